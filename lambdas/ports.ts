@@ -1,0 +1,97 @@
+/**
+ * Ports: the narrow interfaces the use cases (lambdas/app) call. One adapter per port lives in
+ * lambdas/adapters/. Sized to what is actually called; nothing here imports an SDK.
+ */
+import type { EngineOutput } from './domain/engine.ts';
+import type {
+  CheckResultEvent,
+  Digest,
+  Finding,
+  NormalizedEvent,
+} from './domain/types.ts';
+import type { CacheKeyRef, KeySnapshot, RemediationRecord } from './domain/remediation.ts';
+
+/** `unknown` covers timeouts, throttling, 5xx and network errors: it is never `missing`. */
+export type Presence = 'present' | 'missing' | 'unknown';
+
+/** Reads the registry bucket. Only a 404/NotFound is `missing`. Never calls a registry HEAD. */
+export interface StorageChecker {
+  /** HeadObject of one full object key. */
+  head(key: string): Promise<Presence>;
+  /**
+   * GetObject of a manifest's `blobs/.../data` and parse (Docker schema2, OCI manifest, OCI index,
+   * Docker manifest list). `references` lists every blob and child manifest digest it names.
+   */
+  readManifest(key: string): Promise<{ presence: Presence; references?: Digest[]; mediaType?: string }>;
+}
+
+/** Correlation state kept atomically in Redis (or memory); runs the pure engine inside. */
+export interface WindowStore {
+  /** Applies events (deduplicated on their dedupeKey) and returns findings and checks. */
+  apply(events: ReadonlyArray<NormalizedEvent | CheckResultEvent>, now: number): Promise<EngineOutput>;
+  /** Closes every window whose deadline is at or before `now`. */
+  closeDue(now: number): Promise<EngineOutput>;
+}
+
+/** The registry's Redis blob-descriptor cache (registry DB) or Harbor's cache layer. */
+export interface RegistryCache {
+  /** Throws SafetyRefusalError unless the DB looks like a registry cache (blobs::/repository:: keys, no job queue keys). */
+  assertLooksLikeRegistryDb(): Promise<void>;
+  /** Full content of each key that exists; absent keys are left out. */
+  snapshot(refs: readonly CacheKeyRef[]): Promise<KeySnapshot[]>;
+  /** Deletes (or SREMs) each key only if it still holds exactly the snapshot, in one Lua script per key. */
+  compareAndDelete(snapshots: readonly KeySnapshot[]): Promise<{ deleted: string[]; changed: string[] }>;
+  /** Puts keys back byte for byte from an audit record. */
+  restore(snapshots: readonly KeySnapshot[]): Promise<void>;
+  /** SCAN (never KEYS) over `blobs::*` in pages; memory does not grow with the key count. */
+  scanBlobDescriptors(count?: number): AsyncIterable<Digest[]>;
+}
+
+/** Write-ahead audit log; refuses to overwrite an existing record. */
+export interface AuditLog {
+  write(record: RemediationRecord): Promise<string>;
+  read(id: string): Promise<RemediationRecord>;
+}
+
+export interface TicketRef {
+  id: string;
+  url: string;
+  /** false when an open ticket for the same (repository, digest, kind) already existed. */
+  created: boolean;
+}
+
+/** Jira Cloud or GitHub Issues: one open ticket per (repository, digest, kind). */
+export interface TicketTracker {
+  ensureTicket(input: { finding: Finding; title: string; body: string }): Promise<TicketRef>;
+}
+
+export interface Notification {
+  finding: Finding;
+  /** What was done, or would be in dry-run. */
+  outcome: string;
+  mode: 'dry-run' | 'enforce';
+  repushCommand?: string;
+  severity: 'info' | 'warning' | 'critical';
+  ticket?: TicketRef;
+}
+
+/** SNS topic or Slack; a failed notification never blocks or undoes a remediation. */
+export interface Notifier {
+  notify(notification: Notification): Promise<void>;
+}
+
+/** Where verified findings go to be remediated (SQS in AWS, in-process locally). */
+export interface FindingPublisher {
+  publish(findings: readonly Finding[]): Promise<void>;
+}
+
+/** Per-run and per-hour delete budget shared by every remediator instance. */
+export interface DeleteBudget {
+  /** Reserves up to `wanted` deletions; returns how many were granted. */
+  reserve(wanted: number, now: number): Promise<number>;
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
