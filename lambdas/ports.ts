@@ -3,13 +3,8 @@
  * lambdas/adapters/. Sized to what is actually called; nothing here imports an SDK.
  */
 import type { EngineOutput } from './domain/engine.ts';
-import type {
-  CheckResultEvent,
-  Digest,
-  Finding,
-  NormalizedEvent,
-} from './domain/types.ts';
 import type { CacheKeyRef, KeySnapshot, RemediationRecord } from './domain/remediation.ts';
+import type { CheckResultEvent, Digest, Finding, NormalizedEvent } from './domain/types.ts';
 
 /** `unknown` covers timeouts, throttling, 5xx and network errors: it is never `missing`. */
 export type Presence = 'present' | 'missing' | 'unknown';
@@ -22,13 +17,18 @@ export interface StorageChecker {
    * GetObject of a manifest's `blobs/.../data` and parse (Docker schema2, OCI manifest, OCI index,
    * Docker manifest list). `references` lists every blob and child manifest digest it names.
    */
-  readManifest(key: string): Promise<{ presence: Presence; references?: Digest[]; mediaType?: string }>;
+  readManifest(
+    key: string
+  ): Promise<{ presence: Presence; references?: Digest[]; mediaType?: string }>;
 }
 
 /** Correlation state kept atomically in Redis (or memory); runs the pure engine inside. */
 export interface WindowStore {
   /** Applies events (deduplicated on their dedupeKey) and returns findings and checks. */
-  apply(events: ReadonlyArray<NormalizedEvent | CheckResultEvent>, now: number): Promise<EngineOutput>;
+  apply(
+    events: ReadonlyArray<NormalizedEvent | CheckResultEvent>,
+    now: number
+  ): Promise<EngineOutput>;
   /** Closes every window whose deadline is at or before `now`. */
   closeDue(now: number): Promise<EngineOutput>;
 }
@@ -40,11 +40,15 @@ export interface RegistryCache {
   /** Full content of each key that exists; absent keys are left out. */
   snapshot(refs: readonly CacheKeyRef[]): Promise<KeySnapshot[]>;
   /** Deletes (or SREMs) each key only if it still holds exactly the snapshot, in one Lua script per key. */
-  compareAndDelete(snapshots: readonly KeySnapshot[]): Promise<{ deleted: string[]; changed: string[] }>;
+  compareAndDelete(
+    snapshots: readonly KeySnapshot[]
+  ): Promise<{ deleted: string[]; changed: string[] }>;
   /** Puts keys back byte for byte from an audit record. */
   restore(snapshots: readonly KeySnapshot[]): Promise<void>;
   /** SCAN (never KEYS) over `blobs::*` in pages; memory does not grow with the key count. */
   scanBlobDescriptors(count?: number): AsyncIterable<Digest[]>;
+  /** SCAN over `repository::<repo>::blobs` sets, SSCAN of their members, page by page. */
+  scanRepositoryBlobSets(count?: number): AsyncIterable<{ repository: string; digests: Digest[] }>;
 }
 
 /** Write-ahead audit log; refuses to overwrite an existing record. */

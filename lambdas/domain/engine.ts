@@ -35,7 +35,10 @@ export function createState(): EngineState {
 }
 
 /** Repositories and digests whose state an event reads or writes (for partial loading). */
-export function scopesOf(_event: NormalizedEvent | CheckResultEvent): { repositories: string[]; digests: string[] } {
+export function scopesOf(_event: NormalizedEvent | CheckResultEvent): {
+  repositories: string[];
+  digests: string[];
+} {
   throw new Error('not implemented');
 }
 
@@ -55,7 +58,10 @@ export function closeDue(_state: EngineState, _now: number, _config: EngineConfi
 }
 
 /** Earliest deadline of each repository and digest scope (epoch ms), for a deadline index. */
-export function deadlinesOf(_state: EngineState): { repositories: Record<string, number>; digests: Record<string, number> } {
+export function deadlinesOf(_state: EngineState): {
+  repositories: Record<string, number>;
+  digests: Record<string, number>;
+} {
   throw new Error('not implemented');
 }
 

@@ -59,7 +59,12 @@ export function registryKeysFor(repository: string, digest: string): CacheKeyRef
   assertSha256Digest(digest);
   return [
     { store: 'registry', key: `blobs::${digest}`, type: 'hash' },
-    { store: 'registry', key: `repository::${repository}::blobs`, type: 'set-member', member: digest },
+    {
+      store: 'registry',
+      key: `repository::${repository}::blobs`,
+      type: 'set-member',
+      member: digest,
+    },
     { store: 'registry', key: `repository::${repository}::blobs::${digest}`, type: 'hash' },
   ];
 }
@@ -70,7 +75,11 @@ export function cacheLayerKeysFor(repository: string, digest: string): CacheKeyR
   assertSha256Digest(digest);
   return [
     { store: 'cache-layer', key: `cache:manifest:digest:${digest}`, type: 'string' },
-    { store: 'cache-layer', key: `cache:artifact:repository:${repository}:digest:${digest}`, type: 'string' },
+    {
+      store: 'cache-layer',
+      key: `cache:artifact:repository:${repository}:digest:${digest}`,
+      type: 'string',
+    },
   ];
 }
 
@@ -79,7 +88,9 @@ export function isAllowListed(ref: CacheKeyRef): boolean {
   const k = ref.key;
   if (ref.store === 'registry') {
     if (ref.type === 'hash') {
-      const m = /^blobs::(sha256:[a-f0-9]{64})$/.exec(k) ?? /^repository::(.+)::blobs::(sha256:[a-f0-9]{64})$/.exec(k);
+      const m =
+        /^blobs::(sha256:[a-f0-9]{64})$/.exec(k) ??
+        /^repository::(.+)::blobs::(sha256:[a-f0-9]{64})$/.exec(k);
       return m !== null && !/[*?[\]\\]/.test(k);
     }
     if (ref.type === 'set-member') {
@@ -88,7 +99,10 @@ export function isAllowListed(ref: CacheKeyRef): boolean {
     return false;
   }
   if (ref.type !== 'string' || /[*?[\]\\]/.test(k)) return false;
-  return /^cache:manifest:digest:sha256:[a-f0-9]{64}$/.test(k) || /^cache:artifact:repository:.+:digest:sha256:[a-f0-9]{64}$/.test(k);
+  return (
+    /^cache:manifest:digest:sha256:[a-f0-9]{64}$/.test(k) ||
+    /^cache:artifact:repository:.+:digest:sha256:[a-f0-9]{64}$/.test(k)
+  );
 }
 
 /** The re-push command shown to the owning team. */
@@ -110,11 +124,21 @@ export interface PlanOptions {
  * findings clear keys; everything else plans no keys (ticket or notification only).
  */
 export function planRemediation(finding: Finding, opts: PlanOptions): RemediationPlan {
-  const base: RemediationPlan = { finding, keys: [], mustBeMissing: [], repushCommand: repushCommand(opts.registryHost, finding) };
+  const base: RemediationPlan = {
+    finding,
+    keys: [],
+    mustBeMissing: [],
+    repushCommand: repushCommand(opts.registryHost, finding),
+  };
   const clears = finding.kind === 'manifest-data-missing' || finding.kind === 'layer-data-missing';
-  if (!clears || !finding.verified || finding.action !== 'clear-cache' || !finding.digest) return base;
+  if (!clears || !finding.verified || finding.action !== 'clear-cache' || !finding.digest)
+    return base;
   if (!SHA256.test(finding.digest)) {
-    throw new InvalidReferenceError('digest', finding.digest, 'only sha256 digests are used to build Redis keys');
+    throw new InvalidReferenceError(
+      'digest',
+      finding.digest,
+      'only sha256 digests are used to build Redis keys'
+    );
   }
   const keys = registryKeysFor(finding.repository, finding.digest);
   if (opts.cacheLayer && finding.kind === 'manifest-data-missing') {

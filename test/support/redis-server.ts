@@ -29,7 +29,21 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<Runnin
   const dir = mkdtempSync(join(tmpdir(), 'pushguard-redis-'));
   const child = spawn(
     'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--databases', '256', '--dir', dir, ...extraArgs],
+    [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--databases',
+      '256',
+      '--dir',
+      dir,
+      ...extraArgs,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] }
   );
   await new Promise<void>((resolve, reject) => {
@@ -37,7 +51,9 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<Runnin
     const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
     child.once('error', (err) => {
       clearTimeout(timer);
-      reject(new Error(`cannot start redis-server (apt-get install -y redis-server): ${err.message}`));
+      reject(
+        new Error(`cannot start redis-server (apt-get install -y redis-server): ${err.message}`)
+      );
     });
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
