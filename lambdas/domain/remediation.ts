@@ -146,3 +146,41 @@ export function planRemediation(finding: Finding, opts: PlanOptions): Remediatio
   }
   return { ...base, keys, mustBeMissing: [blobDataKey(opts.rootDirectory, finding.digest)] };
 }
+
+/**
+ * Plans the clearing of one stale digest found by an audit sweep: `blobs::<d>` plus, for each
+ * repository whose set lists it, the set member and the per-repository hash. A digest listed by no
+ * repository set is a manifest (v2.8 caches manifests only in `blobs::`) and reports `manifest-data-missing`;
+ * otherwise `layer-data-missing` for the first repository.
+ */
+export function planForStaleDigest(
+  digest: string,
+  repositories: readonly string[],
+  opts: PlanOptions & { now: string; evidence: string[] }
+): RemediationPlan {
+  assertSha256Digest(digest);
+  const repos = [...new Set(repositories)].sort();
+  const keys: CacheKeyRef[] = [{ store: 'registry', key: `blobs::${digest}`, type: 'hash' }];
+  for (const repo of repos) keys.push(...registryKeysFor(repo, digest).slice(1));
+  const kind = repos.length === 0 ? 'manifest-data-missing' : 'layer-data-missing';
+  if (opts.cacheLayer && kind === 'manifest-data-missing') {
+    keys.push({ store: 'cache-layer', key: `cache:manifest:digest:${digest}`, type: 'string' });
+  }
+  const finding: Finding = {
+    id: `${kind}|${repos[0] ?? ''}|${digest}`,
+    kind,
+    repository: repos[0] ?? '',
+    digest,
+    firstSeen: opts.now,
+    lastSeen: opts.now,
+    evidence: opts.evidence,
+    verified: true,
+    action: 'clear-cache',
+  };
+  return {
+    finding,
+    keys,
+    mustBeMissing: [blobDataKey(opts.rootDirectory, digest)],
+    repushCommand: repos[0] ? repushCommand(opts.registryHost, finding) : undefined,
+  };
+}
