@@ -10,7 +10,7 @@ import {
 } from '../../../lambdas/domain/manifest.ts';
 
 const fixture = readFileSync(
-  new URL('../../fixtures/manifests/docker-schema2.json', import.meta.url)
+  new URL('../../fixtures/manifests/docker-schema2.manifest', import.meta.url)
 );
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 
