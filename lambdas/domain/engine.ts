@@ -1,18 +1,55 @@
 /**
- * Correlation engine (pure). PLACEHOLDER CONTRACT: implementation in progress.
+ * Correlation engine: a pure function of (state, event, now) that returns findings and the storage
+ * checks it needs. Primary course:
+ *   1. drop duplicates and stale reorders (per-key sequencer, or the event's dedupe key);
+ *   2. learn facts: which blobs exist, which repositories link them, uploads and commits per repository;
+ *   3. ask storage (checks) when a decision rests on a fact the events do not prove;
+ *   4. report at once when storage proves an absence, otherwise when a window closes.
+ * The engine mutates the state it is given (callers own it) and never does I/O.
  */
-import type { Check, CheckResultEvent, Finding, NormalizedEvent } from './types.ts';
+
+import { reportDigest, reportMissingData, trusted, webhookFinding } from './engine-findings.ts';
+import {
+  addUnique,
+  type BlobFact,
+  createState,
+  type EngineState,
+  iso,
+  newFact,
+  newRepo,
+  pushEvidence,
+  type RepoState,
+  removeValue,
+} from './engine-state.ts';
+import { sequencerCompare } from './events.ts';
+import { blobDataKey } from './keys.ts';
+import type {
+  Check,
+  CheckResultEvent,
+  Finding,
+  NormalizedEvent,
+  StorageEvent,
+  WebhookEvent,
+} from './types.ts';
 
 export interface EngineConfig {
   /** Correlation window in ms (1 s .. 2 h). */
   windowMs: number;
   /**
-   * Report findings whose storage facts are unknown when their window closes (replay without
-   * storage access) as `verified: false`. When false (live), an unknown fact asks for a check again.
+   * Report findings whose storage facts are still unknown when their window closes (replay
+   * without storage access) as `verified: false`. When false (live), storage is asked again.
    */
   reportUnverified: boolean;
   /** Root directory used to build object keys for checks on webhook-only scopes. */
   rootDirectory: string;
+  /** How long a fact learned from an event is trusted without asking storage. Default: the window. */
+  factTrustMs?: number;
+  /** How long blob facts (which repositories link a digest) are kept. Default 7 days. */
+  factRetentionMs?: number;
+  /** Upper bound on blob facts kept in memory; the least recently touched go first. Default 200k. */
+  maxBlobFacts?: number;
+  /** Checks at a deadline before an unknown fact is reported unverified. Default 10. */
+  maxCheckAttempts?: number;
 }
 
 export interface EngineOutput {
@@ -20,52 +57,397 @@ export interface EngineOutput {
   checks: Check[];
 }
 
-/** Serialisable per-repository window state. */
-export type RepoState = Record<string, unknown>;
-/** Serialisable per-digest facts (presence of blob data, which repositories link it). */
-export type BlobFact = Record<string, unknown>;
+export type { BlobFact, EngineState, RepoState };
+export { createState };
 
-export interface EngineState {
-  repos: Record<string, RepoState>;
-  blobs: Record<string, BlobFact>;
-}
+export const MIN_WINDOW_MS = 1_000;
+export const MAX_WINDOW_MS = 2 * 60 * 60 * 1_000;
 
-export function createState(): EngineState {
-  return { repos: {}, blobs: {} };
-}
+type Out = EngineOutput;
+const empty = (): Out => ({ findings: [], checks: [] });
 
 /** Repositories and digests whose state an event reads or writes (for partial loading). */
-export function scopesOf(_event: NormalizedEvent | CheckResultEvent): {
+export function scopesOf(event: NormalizedEvent | CheckResultEvent): {
   repositories: string[];
   digests: string[];
 } {
-  throw new Error('not implemented');
+  if (event.source === 'harbor') {
+    return { repositories: [event.repository], digests: event.digest ? [event.digest] : [] };
+  }
+  if (event.source === 'check') {
+    const c = event.check;
+    const repos = c.type === 'blob-data' ? (c.repository ? [c.repository] : []) : [c.repository];
+    return { repositories: repos, digests: [c.digest, ...(event.references ?? [])] };
+  }
+  const k = event.storageKey;
+  switch (k.kind) {
+    case 'unrelated':
+      return { repositories: [], digests: [] };
+    case 'blob-data':
+      return { repositories: [], digests: [k.digest] };
+    case 'layer-link':
+    case 'revision-link':
+    case 'tag-index-link':
+      return { repositories: [k.repository], digests: [k.digest] };
+    default:
+      return { repositories: [k.repository], digests: [] };
+  }
+}
+
+/** Digests a repository's state refers to (load their facts together with it). */
+export function digestsOfRepo(repo: RepoState): string[] {
+  const out = new Set<string>([
+    ...Object.keys(repo.manifests),
+    ...Object.keys(repo.layers),
+    ...Object.keys(repo.webhooks),
+  ]);
+  for (const m of Object.values(repo.manifests)) for (const r of m.references ?? []) out.add(r);
+  return [...out];
+}
+
+function repoOf(state: EngineState, name: string, now: number): RepoState {
+  let r = state.repos[name];
+  if (!r) {
+    r = newRepo(now);
+    state.repos[name] = r;
+  }
+  return r;
+}
+
+function factOf(state: EngineState, digest: string, now: number): BlobFact {
+  let f = state.blobs[digest];
+  if (!f) {
+    f = newFact(now);
+    state.blobs[digest] = f;
+  }
+  f.touched = Math.max(f.touched, now);
+  return f;
+}
+
+function describe(e: StorageEvent): string {
+  return `s3 ${e.eventName} ${e.key}${e.sequencer ? ` seq=${e.sequencer}` : ''} at ${iso(e.time)}`;
+}
+
+/** True when the event is a duplicate or older than what was applied for its key. */
+function staleFor(seqs: Record<string, string>, e: StorageEvent): boolean {
+  if (!e.sequencer) return false;
+  const last = seqs[e.key];
+  if (last !== undefined && sequencerCompare(e.sequencer, last) <= 0) return true;
+  seqs[e.key] = e.sequencer;
+  return false;
+}
+
+function markActivity(repo: RepoState, e: StorageEvent): void {
+  const a =
+    repo.activity && (repo.lastCommit === undefined || repo.activity.last > repo.lastCommit)
+      ? repo.activity
+      : undefined;
+  if (!a) repo.activity = { first: e.time, last: e.time, evidence: [describe(e)] };
+  else {
+    a.first = Math.min(a.first, e.time);
+    a.last = Math.max(a.last, e.time);
+    pushEvidence(a.evidence, describe(e));
+  }
+}
+
+function onBlobData(
+  state: EngineState,
+  e: StorageEvent,
+  digest: string,
+  now: number,
+  cfg: EngineConfig,
+  out: Out
+): void {
+  const fact = factOf(state, digest, now);
+  if (e.sequencer) {
+    if (fact.seq !== undefined && sequencerCompare(e.sequencer, fact.seq) <= 0) return;
+    fact.seq = e.sequencer;
+  } else if (fact.source === 'event' && e.time < fact.at) {
+    return;
+  }
+  if (e.op === 'created') {
+    fact.presence = 'present';
+    fact.at = e.time;
+    fact.source = 'event';
+    fact.pendingRemoval = undefined;
+    fact.reported = {};
+    return;
+  }
+  fact.presence = 'missing';
+  fact.at = e.time;
+  fact.source = 'event';
+  if (fact.manifestOf.length + fact.layerOf.length > 0) {
+    fact.pendingRemoval = {
+      at: e.time,
+      deadline: e.time + cfg.windowMs,
+      attempts: 0,
+      evidence: [describe(e)],
+    };
+    out.checks.push({ type: 'blob-data', digest, key: blobDataKey(rootOf(e), digest) });
+  }
+}
+
+function rootOf(e: StorageEvent): string {
+  return e.storageKey.kind === 'unrelated' ? '' : e.storageKey.root;
+}
+
+function onRepoKey(
+  state: EngineState,
+  e: StorageEvent,
+  now: number,
+  cfg: EngineConfig,
+  out: Out
+): void {
+  const k = e.storageKey;
+  if (k.kind === 'unrelated' || k.kind === 'blob-data') return;
+  const repo = repoOf(state, k.repository, now);
+  if (staleFor(repo.seq, e)) return;
+  repo.lastEvent = Math.max(repo.lastEvent, e.time);
+  const created = e.op === 'created';
+  switch (k.kind) {
+    case 'upload-startedat':
+    case 'upload-hashstate':
+    case 'upload-data': {
+      const u = repo.uploads[k.uploadId];
+      if (created) {
+        if (u?.closed) return; // a leftover write after the session was cleaned up
+        markActivity(repo, e);
+        if (!u)
+          repo.uploads[k.uploadId] = {
+            started: e.time,
+            last: e.time,
+            closed: false,
+            evidence: [describe(e)],
+          };
+        else {
+          u.started = Math.min(u.started, e.time);
+          u.last = Math.max(u.last, e.time);
+          pushEvidence(u.evidence, describe(e), 6);
+        }
+      } else if (k.kind === 'upload-startedat') {
+        if (u) u.closed = true;
+        else
+          repo.uploads[k.uploadId] = { started: e.time, last: e.time, closed: true, evidence: [] };
+      }
+      return;
+    }
+    case 'layer-link': {
+      const fact = factOf(state, k.digest, now);
+      if (!created) {
+        removeValue(fact.layerOf, k.repository);
+        delete repo.layers[k.digest];
+        return;
+      }
+      markActivity(repo, e);
+      addUnique(fact.layerOf, k.repository);
+      if (!trusted(fact, now, cfg) && !repo.layers[k.digest]) {
+        repo.layers[k.digest] = {
+          at: e.time,
+          deadline: e.time + cfg.windowMs,
+          attempts: 0,
+          evidence: [describe(e)],
+        };
+        out.checks.push({
+          type: 'blob-data',
+          digest: k.digest,
+          key: blobDataKey(k.root, k.digest),
+          repository: k.repository,
+        });
+      }
+      if (fact.presence === 'missing' && !fact.pendingRemoval && fact.source === 'check') {
+        reportDigest(
+          state,
+          out,
+          'layer-data-missing',
+          k.repository,
+          k.digest,
+          e.time,
+          now,
+          [describe(e), `check: ${blobDataKey(k.root, k.digest)} is missing`],
+          true
+        );
+      }
+      return;
+    }
+    case 'revision-link': {
+      const fact = factOf(state, k.digest, now);
+      if (!created) {
+        removeValue(fact.manifestOf, k.repository);
+        delete repo.manifests[k.digest];
+        return;
+      }
+      addUnique(fact.manifestOf, k.repository);
+      repo.lastCommit = Math.max(repo.lastCommit ?? e.time, e.time);
+      const hook = repo.webhooks[k.digest];
+      if (hook) delete repo.webhooks[k.digest];
+      const existing = repo.manifests[k.digest];
+      if (existing) {
+        pushEvidence(existing.evidence, describe(e));
+        return;
+      }
+      repo.manifests[k.digest] = {
+        at: e.time,
+        deadline: e.time + cfg.windowMs,
+        referencesChecked: false,
+        attempts: 0,
+        evidence: [describe(e)],
+      };
+      if (!trusted(fact, now, cfg)) {
+        out.checks.push({
+          type: 'manifest',
+          digest: k.digest,
+          key: blobDataKey(k.root, k.digest),
+          repository: k.repository,
+        });
+      }
+      return;
+    }
+    case 'tag-index-link':
+      if (created) repo.tags[k.tag] = k.digest;
+      return;
+    case 'tag-current-link':
+      return;
+  }
+}
+
+function onWebhook(state: EngineState, e: WebhookEvent, now: number, cfg: EngineConfig): void {
+  const repo = repoOf(state, e.repository, now);
+  if (repo.seen[e.dedupeKey] !== undefined) return;
+  repo.seen[e.dedupeKey] = e.time;
+  repo.lastEvent = Math.max(repo.lastEvent, e.time);
+  if (!e.digest) {
+    if (repo.activity)
+      pushEvidence(
+        repo.activity.evidence,
+        `harbor ${e.type}${e.details ? `: ${e.details}` : ''} at ${iso(e.time)}`
+      );
+    return;
+  }
+  if (e.tag) repo.tags[e.tag] = e.digest;
+  if (e.type === 'DELETE_ARTIFACT') {
+    delete repo.webhooks[e.digest];
+    return;
+  }
+  if (e.type !== 'PUSH_ARTIFACT' || repo.manifests[e.digest] || repo.webhooks[e.digest]) return;
+  repo.webhooks[e.digest] = {
+    at: e.time,
+    deadline: e.time + cfg.windowMs,
+    tag: e.tag,
+    attempts: 0,
+    evidence: [
+      `harbor PUSH_ARTIFACT ${e.repository}@${e.digest}${e.tag ? ` tag ${e.tag}` : ''} at ${iso(e.time)} (${e.format})`,
+    ],
+  };
+}
+
+function onCheck(
+  state: EngineState,
+  e: CheckResultEvent,
+  now: number,
+  cfg: EngineConfig,
+  out: Out
+): void {
+  const c = e.check;
+  const line = `check ${c.type} ${c.key} → ${e.presence} at ${iso(e.time)}`;
+  if (c.type === 'revision-link') {
+    const repo = state.repos[c.repository];
+    const hook = repo?.webhooks[c.digest];
+    if (!repo || !hook || e.presence === 'unknown') return;
+    hook.linkCheck = e.presence;
+    pushEvidence(hook.evidence, line);
+    if (e.presence === 'missing' && now >= hook.deadline) {
+      out.findings.push(webhookFinding(c.repository, c.digest, hook, now, true));
+      delete repo.webhooks[c.digest];
+    }
+    return;
+  }
+  if (e.presence === 'unknown') return; // never "missing" on doubt; asked again at the deadline
+  const fact = factOf(state, c.digest, now);
+  if (!(fact.source === 'event' && fact.at > e.time)) {
+    fact.presence = e.presence;
+    fact.at = e.time;
+    fact.source = 'check';
+  }
+  if (c.type === 'manifest' && e.presence === 'present') {
+    const ms = state.repos[c.repository]?.manifests[c.digest];
+    if (ms && !ms.referencesChecked) {
+      ms.referencesChecked = true;
+      ms.references = e.references ?? [];
+      for (const ref of ms.references) {
+        const rf = factOf(state, ref, now);
+        if (rf.presence === 'missing' && rf.source === 'check') {
+          reportDigest(
+            state,
+            out,
+            'layer-data-missing',
+            c.repository,
+            ref,
+            ms.at,
+            now,
+            [
+              ...ms.evidence,
+              `referenced by manifest ${c.digest}`,
+              `${blobDataKey(cfg.rootDirectory, ref)} is missing`,
+            ],
+            true
+          );
+        } else if (!trusted(rf, now, cfg)) {
+          out.checks.push({
+            type: 'blob-data',
+            digest: ref,
+            key: siblingKey(c.key, ref),
+            repository: c.repository,
+          });
+        }
+      }
+    }
+  }
+  if (e.presence === 'present') {
+    fact.pendingRemoval = undefined;
+    fact.reported = {};
+    return;
+  }
+  reportMissingData(state, out, c.digest, now, [line]);
+  const repoName = c.repository;
+  if (repoName) {
+    const repo = state.repos[repoName];
+    if (repo?.layers[c.digest] && !fact.layerOf.includes(repoName)) {
+      reportDigest(
+        state,
+        out,
+        'layer-data-missing',
+        repoName,
+        c.digest,
+        repo.layers[c.digest]!.at,
+        now,
+        [...repo.layers[c.digest]!.evidence, line],
+        true
+      );
+    }
+  }
+}
+
+/** The blob data key of `digest` next to another blob data key (same root). */
+function siblingKey(blobKey: string, digest: string): string {
+  const cut = blobKey.lastIndexOf('docker/registry/v2/');
+  const root = cut > 0 ? blobKey.slice(0, cut - 1) : '';
+  return blobDataKey(root, digest);
 }
 
 /** Applies one event; mutates `state` and returns findings and checks. */
 export function applyEvent(
-  _state: EngineState,
-  _event: NormalizedEvent | CheckResultEvent,
-  _now: number,
-  _config: EngineConfig
+  state: EngineState,
+  event: NormalizedEvent | CheckResultEvent,
+  now: number,
+  cfg: EngineConfig
 ): EngineOutput {
-  throw new Error('not implemented');
+  const out = empty();
+  if (event.source === 'harbor') onWebhook(state, event, now, cfg);
+  else if (event.source === 'check') onCheck(state, event, now, cfg, out);
+  else if (event.storageKey.kind === 'blob-data')
+    onBlobData(state, event, event.storageKey.digest, now, cfg, out);
+  else onRepoKey(state, event, now, cfg, out);
+  return out;
 }
 
-/** Closes every window due at `now`; drops state that is no longer needed. */
-export function closeDue(_state: EngineState, _now: number, _config: EngineConfig): EngineOutput {
-  throw new Error('not implemented');
-}
-
-/** Earliest deadline of each repository and digest scope (epoch ms), for a deadline index. */
-export function deadlinesOf(_state: EngineState): {
-  repositories: Record<string, number>;
-  digests: Record<string, number>;
-} {
-  throw new Error('not implemented');
-}
-
-/** Digests a repository's state refers to (load their facts together with it). */
-export function digestsOfRepo(_repo: RepoState): string[] {
-  throw new Error('not implemented');
-}
+export { closeDue, deadlinesOf } from './engine-close.ts';

@@ -95,7 +95,7 @@ export type NormalizedEvent = StorageEvent | WebhookEvent;
 
 /** A question the engine needs storage to answer. Keys are full object keys (root included). */
 export type Check =
-  | { type: 'blob-data'; digest: Digest; key: string }
+  | { type: 'blob-data'; digest: Digest; key: string; repository?: string }
   | { type: 'manifest'; digest: Digest; key: string; repository: string }
   | { type: 'revision-link'; repository: string; digest: Digest; key: string };
 

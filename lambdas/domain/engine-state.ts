@@ -1,0 +1,139 @@
+/**
+ * The correlation engine's state: plain JSON, so a store can keep each scope (one repository, one
+ * digest) under its own key and load only the scopes a batch touches.
+ */
+import type { Finding, FindingKind } from './types.ts';
+
+/** One upload session (`_uploads/<uuid>/`). */
+export interface UploadState {
+  started: number;
+  last: number;
+  /** `startedat` removed: committed or cancelled; later writes under it are leftovers. */
+  closed: boolean;
+  evidence: string[];
+}
+
+/** A revision link written for a manifest in this repository, awaiting proof its data exists. */
+export interface ManifestState {
+  at: number;
+  deadline: number;
+  /** The manifest data was read and parsed; its references were asked about. */
+  referencesChecked: boolean;
+  /** Digests the manifest references, once read. */
+  references?: string[];
+  /** How many times storage was asked at the deadline without an answer. */
+  attempts: number;
+  evidence: string[];
+}
+
+/** A Harbor PUSH_ARTIFACT waiting for the revision link it implies. */
+export interface WebhookState {
+  at: number;
+  deadline: number;
+  tag?: string;
+  attempts: number;
+  /** Storage said the link exists (present) or not (missing). */
+  linkCheck?: 'present' | 'missing';
+  evidence: string[];
+}
+
+export interface RepoState {
+  /** Last sequencer applied per object key (drops duplicates and stale reorders). */
+  seq: Record<string, string>;
+  /** Dedupe keys of events that carry no sequencer (webhooks). */
+  seen: Record<string, number>;
+  /** Upload activity or new layer links not yet followed by a revision link. */
+  activity?: { first: number; last: number; evidence: string[] };
+  /** Time of the latest revision link write. */
+  lastCommit?: number;
+  uploads: Record<string, UploadState>;
+  manifests: Record<string, ManifestState>;
+  webhooks: Record<string, WebhookState>;
+  /** Layer links written in the window whose data presence is not yet known. */
+  layers: Record<string, { at: number; deadline: number; attempts: number; evidence: string[] }>;
+  /** Tag → digest, from tag index links. */
+  tags: Record<string, string>;
+  /** Findings already emitted for this repository (id → time), no digest-scoped ones. */
+  reported: Record<string, number>;
+  /** Time of the latest event for this repository. */
+  lastEvent: number;
+}
+
+export interface BlobFact {
+  presence: 'present' | 'missing' | 'unknown';
+  /** When the presence was learned (event time or check time). */
+  at: number;
+  /** How it was learned. */
+  source: 'event' | 'check' | 'none';
+  /** Last sequencer of the blob data key. */
+  seq?: string;
+  /** Repositories that link this digest as a manifest / as a layer or config. */
+  manifestOf: string[];
+  layerOf: string[];
+  /** The data was removed while repositories still link it: verify and report. */
+  pendingRemoval?: { at: number; deadline: number; attempts: number; evidence: string[] };
+  /** Findings emitted about this digest (id → time); cleared once the data is back. */
+  reported: Record<string, number>;
+  /** Last time anything touched this fact. */
+  touched: number;
+}
+
+export interface EngineState {
+  repos: Record<string, RepoState>;
+  blobs: Record<string, BlobFact>;
+}
+
+export function createState(): EngineState {
+  return { repos: {}, blobs: {} };
+}
+
+export function newRepo(now: number): RepoState {
+  return {
+    seq: {},
+    seen: {},
+    uploads: {},
+    manifests: {},
+    webhooks: {},
+    layers: {},
+    tags: {},
+    reported: {},
+    lastEvent: now,
+  };
+}
+
+export function newFact(now: number): BlobFact {
+  return {
+    presence: 'unknown',
+    at: now,
+    source: 'none',
+    manifestOf: [],
+    layerOf: [],
+    reported: {},
+    touched: now,
+  };
+}
+
+export function findingId(kind: FindingKind, repository: string, ref: string | undefined): string {
+  return `${kind}|${repository}|${ref ?? ''}`;
+}
+
+export function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : new Date(8.64e15).toISOString();
+}
+
+export function addUnique(list: string[], value: string): void {
+  if (!list.includes(value)) list.push(value);
+}
+
+export function removeValue(list: string[], value: string): void {
+  const i = list.indexOf(value);
+  if (i >= 0) list.splice(i, 1);
+}
+
+/** Keeps evidence lists short: the first entries explain, the count says the rest. */
+export function pushEvidence(list: string[], line: string, max = 12): void {
+  if (list.length < max) list.push(line);
+  else if (list.length === max) list.push('…more events omitted');
+}
+
+export type { Finding };
