@@ -154,7 +154,11 @@ export function assertRepositoryName(name: unknown): asserts name is string {
 // ---------------------------------------------------------------------------------------------
 
 /** Encoded lengths of the algorithms go-digest knows; their hex must be lowercase. */
-const KNOWN_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+const KNOWN_HEX_LENGTH = new Map<string, number>([
+  ['sha256', 64],
+  ['sha384', 96],
+  ['sha512', 128],
+]);
 
 /** `[a-z0-9]+(?:[.+_-][a-z0-9]+)*` on `s[start, end)`. */
 function isAlgorithm(s: string, start: number, end: number): boolean {
@@ -177,7 +181,7 @@ function isAlgorithm(s: string, start: number, end: number): boolean {
 /** The encoded part of a digest, `s[start, end)`, for `algorithm`. */
 function isEncoded(algorithm: string, s: string, start: number, end: number): boolean {
   if (end <= start) return false;
-  const known = KNOWN_HEX_LENGTH[algorithm];
+  const known = KNOWN_HEX_LENGTH.get(algorithm);
   if (known !== undefined) {
     if (end - start !== known) return false;
     for (let i = start; i < end; i++) if (!isLowerHex(s.charCodeAt(i))) return false;
