@@ -77,7 +77,12 @@ export function reportDigest(
   const fact = state.blobs[digest];
   const id = findingId(kind, repository, digest);
   if (fact?.reported[id] !== undefined) return;
-  if (fact && verified) fact.reported[id] = last;
+  // Last seen is the latest fact, not the time a window happened to be closed.
+  const seen = Math.max(
+    first,
+    fact && fact.source !== 'none' ? fact.at : Number.isFinite(last) ? last : first
+  );
+  if (fact && verified) fact.reported[id] = seen;
   const lines = [...evidence];
   if (verified) {
     lines.push(
@@ -91,7 +96,7 @@ export function reportDigest(
       digest,
       tag: tagOf(state.repos[repository], digest),
       first,
-      last,
+      last: seen,
       evidence: lines,
       verified,
     })
@@ -163,7 +168,7 @@ export function webhookFinding(
     digest,
     tag: hook.tag,
     first: hook.at,
-    last: now,
+    last: Number.isFinite(now) ? now : hook.at,
     evidence: [
       ...hook.evidence,
       verified

@@ -355,7 +355,7 @@ function onCheck(
     if (!repo || !hook || e.presence === 'unknown') return;
     hook.linkCheck = e.presence;
     pushEvidence(hook.evidence, line);
-    if (e.presence === 'missing' && now >= hook.deadline) {
+    if (e.presence === 'missing' && hook.attempts > 0) {
       out.findings.push(webhookFinding(c.repository, c.digest, hook, now, true));
       delete repo.webhooks[c.digest];
     }
