@@ -20,6 +20,11 @@ export interface CacheKeyRef {
 export interface KeySnapshot extends CacheKeyRef {
   /** hash: every field and value; string: base64 of the raw bytes; set-member: present. */
   hash?: Record<string, string>;
+  /**
+   * How `hash` field names and values are written: `utf8` (absent means utf8) when every one of
+   * them is valid UTF-8, else `base64` for all of them. Either way restore is byte-identical.
+   */
+  encoding?: 'utf8' | 'base64';
   /** base64 of the raw value, for `string` keys (msgpack values of Harbor's cache layer). */
   valueBase64?: string;
   /** TTL in ms at snapshot time, -1 when none. */
@@ -52,6 +57,11 @@ export interface RemediationRecord {
 }
 
 const SHA256 = /^sha256:[a-f0-9]{64}$/;
+
+/** How a key is named in reports: the key, or `<set> <member>` for a set member. */
+export function cacheKeyLabel(ref: CacheKeyRef): string {
+  return ref.type === 'set-member' ? `${ref.key} ${ref.member ?? ''}` : ref.key;
+}
 
 /** Registry DB keys for one (repository, digest), exactly as distribution v2.8 writes them. */
 export function registryKeysFor(repository: string, digest: string): CacheKeyRef[] {
