@@ -17,6 +17,7 @@ import { blobDataKey, revisionLinkKey } from './keys.ts';
 const retryMs = (cfg: EngineConfig) => Math.min(cfg.windowMs, 30_000);
 const maxAttempts = (cfg: EngineConfig) => cfg.maxCheckAttempts ?? 10;
 const MAX_SEQ_ENTRIES = 5_000;
+const SWEEP_MS = 60_000;
 
 function closeRepo(
   state: EngineState,
@@ -194,10 +195,10 @@ export function repoDeadline(repo: RepoState, W: number): number {
   let d = repo.lastEvent + W;
   const a = repo.activity;
   if (a && (repo.lastCommit === undefined || a.last > repo.lastCommit)) d = Math.min(d, a.last + W);
-  for (const u of Object.values(repo.uploads)) d = Math.min(d, u.last + W);
-  for (const m of Object.values(repo.manifests)) d = Math.min(d, m.deadline);
-  for (const h of Object.values(repo.webhooks)) d = Math.min(d, h.deadline);
-  for (const l of Object.values(repo.layers)) d = Math.min(d, l.deadline);
+  for (const id in repo.uploads) d = Math.min(d, repo.uploads[id]!.last + W);
+  for (const m in repo.manifests) d = Math.min(d, repo.manifests[m]!.deadline);
+  for (const h in repo.webhooks) d = Math.min(d, repo.webhooks[h]!.deadline);
+  for (const l in repo.layers) d = Math.min(d, repo.layers[l]!.deadline);
   return d;
 }
 
@@ -205,32 +206,42 @@ export function repoDeadline(repo: RepoState, W: number): number {
 export function closeDue(state: EngineState, now: number, cfg: EngineConfig): EngineOutput {
   const out: EngineOutput = { findings: [], checks: [] };
   const W = cfg.windowMs;
-  for (const [name, repo] of Object.entries(state.repos)) {
+  for (const name in state.repos) {
+    const repo = state.repos[name]!;
     if (now < repoDeadline(repo, W)) continue;
     closeRepo(state, name, repo, now, cfg, out);
     if (repoIdle(repo, now, W)) delete state.repos[name];
   }
   const retention = cfg.factRetentionMs ?? 7 * DAY;
-  for (const [digest, fact] of Object.entries(state.blobs)) {
+  // Facts are many: sweep their retention at most once per sweep interval (event time).
+  const sweep =
+    state.sweptAt === undefined || now >= state.sweptAt + SWEEP_MS || !Number.isFinite(now);
+  let count = 0;
+  for (const digest in state.blobs) {
+    const fact = state.blobs[digest]!;
+    count += 1;
     const p = fact.pendingRemoval;
     if (p && now >= p.deadline) {
-      if (fact.presence === 'missing')
+      if (fact.presence === 'missing') {
         reportMissingData(state, out, digest, now, [
           ...p.evidence,
           `${blobDataKey(cfg.rootDirectory, digest)} removed and not rewritten within ${W / 1000}s`,
         ]);
-      else fact.pendingRemoval = undefined;
+      } else fact.pendingRemoval = undefined;
     }
-    if (!fact.pendingRemoval && now >= fact.touched + retention) delete state.blobs[digest];
+    if (sweep && !fact.pendingRemoval && now >= fact.touched + retention)
+      delete state.blobs[digest];
   }
-  evictFacts(state, cfg.maxBlobFacts ?? 200_000);
+  if (sweep) {
+    state.sweptAt = now;
+    if (count > (cfg.maxBlobFacts ?? 200_000) * 1.1) evictFacts(state, cfg.maxBlobFacts ?? 200_000);
+  }
   return out;
 }
 
 /** Keeps at most `max` blob facts: the least recently touched without pending work go first. */
 function evictFacts(state: EngineState, max: number): void {
   const keys = Object.keys(state.blobs);
-  if (keys.length <= max * 1.1) return;
   const victims = keys
     .filter((k) => !state.blobs[k]!.pendingRemoval)
     .sort((x, y) => state.blobs[x]!.touched - state.blobs[y]!.touched)

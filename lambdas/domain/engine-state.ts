@@ -81,6 +81,8 @@ export interface BlobFact {
 export interface EngineState {
   repos: Record<string, RepoState>;
   blobs: Record<string, BlobFact>;
+  /** When blob facts were last swept for retention (event time). */
+  sweptAt?: number;
 }
 
 export function createState(): EngineState {

@@ -146,7 +146,7 @@ function markActivity(repo: RepoState, e: StorageEvent): void {
   else {
     a.first = Math.min(a.first, e.time);
     a.last = Math.max(a.last, e.time);
-    pushEvidence(a.evidence, describe(e));
+    if (a.evidence.length <= 12) pushEvidence(a.evidence, describe(e));
   }
 }
 
@@ -201,7 +201,9 @@ function onRepoKey(
   const k = e.storageKey;
   if (k.kind === 'unrelated' || k.kind === 'blob-data') return;
   const repo = repoOf(state, k.repository, now);
-  if (staleFor(repo.seq, e)) return;
+  // Order matters only where a removal can follow a write; upload scratch writes are idempotent.
+  const ordered = k.kind !== 'upload-hashstate' && k.kind !== 'upload-data';
+  if (ordered && staleFor(repo.seq, e)) return;
   repo.lastEvent = Math.max(repo.lastEvent, e.time);
   const created = e.op === 'created';
   switch (k.kind) {
@@ -222,7 +224,7 @@ function onRepoKey(
         else {
           u.started = Math.min(u.started, e.time);
           u.last = Math.max(u.last, e.time);
-          pushEvidence(u.evidence, describe(e), 6);
+          if (u.evidence.length < 3) pushEvidence(u.evidence, describe(e), 3);
         }
       } else if (k.kind === 'upload-startedat') {
         if (u) u.closed = true;
