@@ -1,0 +1,158 @@
+/**
+ * The local S3/SQS/SNS emulator: fauxqs in-process on 127.0.0.1 (never its CLI, which binds
+ * 0.0.0.0), with its S3 store replaced by the emulator store (S3 listing order, change feed) and the
+ * additions below answering, in an `onRequest` hook, the requests fauxqs gets wrong. Everything else
+ * (GetObject, HeadObject, PutObject, CreateMultipartUpload, Abort, DeleteObjects, SQS, SNS) is fauxqs.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { completeMultipartUpload } from './complete-multipart-upload.ts';
+import { copyObject } from './copy-object.ts';
+import type { EmulatorStore, ObjectChange } from './emulator-store.ts';
+import { emulatorStoreClass } from './emulator-store.ts';
+import {
+  buildApp,
+  type FauxqsApp,
+  type FauxqsInternals,
+  type FauxS3Store,
+  type FauxSqsStore,
+  fauxqsInternals,
+  isFauxS3Error,
+} from './fauxqs-internals.ts';
+import { listMultipartUploads } from './list-multipart-uploads.ts';
+import { listParts } from './list-parts.ts';
+import { type S3Addition, S3ApiError, type S3Call, type S3Context } from './s3-call.ts';
+import {
+  createS3EventNotifier,
+  createSequencer,
+  type NotificationConfig,
+  sqsDestination,
+} from './s3-notifications.ts';
+import { uploadPart } from './upload-part.ts';
+import { uploadPartCopy } from './upload-part-copy.ts';
+
+/** Every addition, each fixing one gap of fauxqs 1.9.2 (see docs/LOCAL.md). */
+export const ADDITIONS: readonly S3Addition[] = [
+  listMultipartUploads,
+  listParts,
+  completeMultipartUpload,
+  uploadPart,
+  uploadPartCopy,
+  copyObject,
+];
+
+export interface S3EmulatorOptions {
+  /** 0 picks a free port. */
+  port: number;
+  region?: string;
+  /** Buckets created at start. */
+  buckets?: string[];
+  /** Replace the set of additions (tests use this to show a gap). */
+  additions?: readonly S3Addition[];
+}
+
+export interface S3Emulator {
+  endpoint: string;
+  port: number;
+  region: string;
+  store: FauxS3Store & EmulatorStore;
+  sqsStore: FauxSqsStore;
+  internals: FauxqsInternals;
+  app: FauxqsApp;
+  /** Sends S3 event notifications for `bucket` to the emulator's SQS queue `queueArn`. */
+  notify(bucket: string, queueArn: string, config?: Partial<NotificationConfig>): void;
+  close(): Promise<void>;
+}
+
+function callOf(request: FastifyRequest): S3Call | undefined {
+  const params = request.params as { bucket?: string; '*'?: string } | undefined;
+  if (!params?.bucket) return undefined;
+  return {
+    method: request.method,
+    bucket: params.bucket,
+    key: params['*'] ?? '',
+    query: (request.query ?? {}) as Record<string, string>,
+    headers: request.headers,
+    raw: request.raw,
+    requestId: randomBytes(8).toString('hex').toUpperCase(),
+  };
+}
+
+function sendError(reply: FastifyReply, err: unknown, requestId: string): void {
+  if (err instanceof S3ApiError) {
+    reply.code(err.statusCode).header('content-type', 'application/xml');
+    reply.send(err.toXml(requestId));
+  } else if (isFauxS3Error(err)) {
+    reply.code(err.statusCode).header('content-type', 'application/xml').send(err.toXml());
+  } else {
+    const message = err instanceof Error ? err.message : String(err);
+    reply.code(500).header('content-type', 'application/xml');
+    reply.send(new S3ApiError('InternalError', message, 500).toXml(requestId));
+  }
+}
+
+export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emulator> {
+  const internals = await fauxqsInternals();
+  const Store = emulatorStoreClass(internals.S3Store);
+  const store = new Store();
+  const sqsStore = new internals.SqsStore();
+  const snsStore = new internals.SnsStore();
+  const region = options.region ?? 'us-east-1';
+  const additions = options.additions ?? ADDITIONS;
+  const app = buildApp({
+    logger: false,
+    host: '127.0.0.1',
+    defaultRegion: region,
+    // The declared store types are fauxqs's own classes, which it does not export.
+    stores: { s3Store: store, sqsStore, snsStore } as never,
+  });
+  const ctx: S3Context = { store, internals };
+  app.addHook('onRequest', async (request, reply) => {
+    const call = callOf(request);
+    if (!call) return;
+    const addition = additions.find((a) => a.matches(call));
+    if (!addition) return;
+    reply.header('x-amz-request-id', call.requestId).header('x-amz-id-2', 'pushguard-local');
+    try {
+      const answer = await addition.handle(call, ctx);
+      reply.code(answer.status).headers(answer.headers ?? {});
+      reply.send(answer.body ?? '');
+    } catch (err) {
+      sendError(reply, err, call.requestId);
+    }
+    return reply;
+  });
+
+  const listeners: ((change: ObjectChange) => void)[] = [];
+  store.onChange = (change) => {
+    for (const listener of listeners) listener(change);
+  };
+  for (const bucket of options.buckets ?? []) store.createBucket(bucket);
+
+  await app.listen({ host: '127.0.0.1', port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const nextSequencer = createSequencer();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    region,
+    store,
+    sqsStore,
+    internals,
+    app,
+    notify(bucket, queueArn, config) {
+      const notifier = createS3EventNotifier(
+        { region, configurationId: 'pushguard-local', ...config },
+        sqsDestination(sqsStore, internals.SqsStore, queueArn),
+        nextSequencer
+      );
+      listeners.push((change) => {
+        if (change.bucket === bucket) notifier(change);
+      });
+    },
+    close: async () => {
+      await app.close();
+    },
+  };
+}
