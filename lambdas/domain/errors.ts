@@ -39,3 +39,15 @@ export class ConfigError extends PushGuardError {
 
 /** A safety rule refused an action (wrong Redis DB, key outside the allow-list, cap reached...). */
 export class SafetyRefusalError extends PushGuardError {}
+
+/** A doubt that time may resolve (a storage check timed out...): retry the record later. */
+export class RetryableError extends PushGuardError {}
+
+/** The audit log could not write, refused to overwrite, or read a tampered or invalid record. */
+export class AuditLogError extends PushGuardError {
+  readonly code: 'exists' | 'write-failed' | 'not-found' | 'tampered' | 'invalid';
+  constructor(code: AuditLogError['code'], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
