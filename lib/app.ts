@@ -1,0 +1,61 @@
+/**
+ * Builds PushGuard's two stacks into an App and registers the cdk-nag packs. Shared by bin/app.ts
+ * (`cdk synth` / `cdk deploy`) and the infra tests.
+ */
+import { type App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { ConfigError } from '../lambdas/domain/errors.ts';
+import { parsePushGuardConfig } from './config.ts';
+import { PushGuardChecks } from './nag/pushguard-checks.ts';
+import { PipelineStack } from './stacks/pipeline-stack.ts';
+import { StatefulStack } from './stacks/stateful-stack.ts';
+
+export interface BuildOptions {
+  /** Stack name prefix. @default 'PushGuard' */
+  readonly prefix?: string;
+  /** Register cdk-nag on the app (validation runs at synth). @default true */
+  readonly nag?: boolean;
+  /** Explicit account/region; default: the CLI's environment variables, if any. */
+  readonly env?: { account?: string; region?: string };
+}
+
+/** Reads the `pushguard` context (throws ConfigError listing every problem) and adds the stacks. */
+export function buildPushGuard(app: App, options: BuildOptions = {}) {
+  const raw: unknown = app.node.tryGetContext('pushguard');
+  const config = parsePushGuardConfig(typeof raw === 'string' ? parseJsonContext(raw) : raw);
+  const prefix = options.prefix ?? 'PushGuard';
+  const env = options.env ?? {
+    account: process.env.CDK_DEFAULT_ACCOUNT,
+    region: process.env.CDK_DEFAULT_REGION,
+  };
+  const stateful = new StatefulStack(app, `${prefix}Stateful`, {
+    config,
+    env,
+    description: 'PushGuard: queues, topics, audit bucket, registry bucket notifications',
+    terminationProtection: true,
+  });
+  const pipeline = new PipelineStack(app, `${prefix}Pipeline`, {
+    config,
+    stateful,
+    env,
+    description: 'PushGuard: functions, webhook API, schedules, alarms',
+  });
+  pipeline.addDependency(stateful);
+  if (options.nag ?? true) {
+    Validations.of(app).addPlugins(
+      new AwsSolutionsChecks(app),
+      new ServerlessChecks(app),
+      new PushGuardChecks(app)
+    );
+  }
+  return { config, stateful, pipeline };
+}
+
+/** `-c pushguard='{...}'` arrives as a string. */
+function parseJsonContext(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ConfigError(['pushguard: context is a string but not JSON']);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Alarms and a dashboard for the pipeline.
+ *
+ * Default settings: per queue, an alarm when its DLQ holds any message and when its oldest message
+ * is older than 15 minutes; per function, an alarm on any error in 5 minutes; an alarm when any
+ * finding is emitted (EMF metric `PushGuard/Findings`); every alarm notifies the alarm topic on
+ * ALARM and OK; missing data is "not breaching". One dashboard shows all of it.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { assertValidProps } from './props.ts';
+import type { QueueWithDlq } from './queue-with-dlq.ts';
+
+/** Namespace and names of the EMF metrics the handlers emit (lambdas/observability.ts). */
+export const METRICS_NAMESPACE = 'PushGuard';
+export const FINDINGS_METRIC = 'Findings';
+
+export interface MonitoringProps {
+  /** Queues by a short name (used in alarm names). */
+  readonly queues: Readonly<Record<string, QueueWithDlq>>;
+  /** Functions by a short name. */
+  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /** Alarm actions go here. */
+  readonly alarmTopic: sns.ITopic;
+  /**
+   * Age of the oldest message that raises an alarm.
+   * @default Duration.minutes(15)
+   */
+  readonly maxMessageAge?: Duration;
+  /**
+   * Powertools service name (the `service` dimension of the findings metric).
+   * @default 'pushguard'
+   */
+  readonly serviceName?: string;
+}
+
+export class Monitoring extends Construct {
+  public readonly alarms: cw.Alarm[] = [];
+  public readonly dashboard: cw.Dashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const maxAge = props.maxMessageAge ?? Duration.minutes(15);
+    const problems: string[] = [];
+    if (Object.keys(props.queues).length === 0) problems.push('queues must not be empty');
+    if (Object.keys(props.functions).length === 0) problems.push('functions must not be empty');
+    if (maxAge.toSeconds() < 60) problems.push('maxMessageAge must be at least 60 s');
+    assertValidProps('Monitoring', problems);
+
+    const period = Duration.minutes(5);
+    const action = new actions.SnsAction(props.alarmTopic);
+    const add = (alarm: cw.Alarm) => {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      this.alarms.push(alarm);
+      return alarm;
+    };
+    const widgets: cw.IWidget[] = [];
+    for (const [name, q] of Object.entries(props.queues)) {
+      const depth = q.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      });
+      const age = q.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' });
+      add(
+        depth.createAlarm(this, `${name}DlqDepth`, {
+          alarmDescription: `${name}: messages in the DLQ (inspect, then redrive)`,
+          threshold: 0,
+          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+        })
+      );
+      add(
+        age.createAlarm(this, `${name}OldestMessage`, {
+          alarmDescription: `${name}: oldest message older than ${maxAge.toMinutes()} min`,
+          threshold: maxAge.toSeconds(),
+          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+        })
+      );
+      widgets.push(new cw.GraphWidget({ title: `${name} queue`, left: [age], right: [depth] }));
+    }
+    const errors: cw.IMetric[] = [];
+    for (const [name, fn] of Object.entries(props.functions)) {
+      const metric = fn.metricErrors({ period, statistic: 'Sum', label: name });
+      errors.push(metric);
+      add(
+        metric.createAlarm(this, `${name}Errors`, {
+          alarmDescription: `${name}: function errors (see its log group)`,
+          threshold: 0,
+          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+        })
+      );
+    }
+    const findings = new cw.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: FINDINGS_METRIC,
+      dimensionsMap: { service: props.serviceName ?? 'pushguard' },
+      statistic: 'Sum',
+      period,
+    });
+    add(
+      findings.createAlarm(this, 'Findings', {
+        alarmDescription: 'PushGuard emitted findings (see the findings topic / Slack)',
+        threshold: 0,
+        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+      })
+    );
+    this.dashboard = new cw.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(6),
+      widgets: [
+        [
+          new cw.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }),
+          new cw.GraphWidget({ title: 'Findings', left: [findings], width: 12 }),
+          new cw.GraphWidget({ title: 'Function errors', left: errors, width: 12 }),
+        ],
+        widgets,
+      ],
+    });
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * The stateless part, safe to destroy and recreate: the six functions, their triggers (SQS event
+ * sources, the webhook API, the window-check rule, the sweep schedule, the Slack subscription),
+ * least-privilege grants, alarms and the dashboard.
+ */
+import { fileURLToPath } from 'node:url';
+import {
+  type CfnElement,
+  CfnOutput,
+  Duration,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import type { Construct } from 'constructs';
+import { FUNCTION_TIMEOUT_SECONDS, type PushGuardConfig, registryPrefix } from '../config.ts';
+import { Monitoring } from '../constructs/monitoring.ts';
+import { FunctionNetwork, PipelineFunction } from '../constructs/pipeline-function.ts';
+import { PushGuardSecrets } from '../constructs/secrets.ts';
+import { SqsToLambda } from '../constructs/sqs-to-lambda.ts';
+import { WebhookIngress } from '../constructs/webhook-ingress.ts';
+import type { StatefulStack } from './stateful-stack.ts';
+
+export interface PipelineStackProps extends StackProps {
+  readonly config: PushGuardConfig;
+  /** Queues, topics and the audit bucket. */
+  readonly stateful: StatefulStack;
+  /**
+   * Folder of the handler modules.
+   * @default lambdas/handlers of this repository
+   */
+  readonly handlersDir?: string;
+}
+
+type FnName = keyof typeof FUNCTION_TIMEOUT_SECONDS;
+
+const DESCRIPTIONS: Record<FnName, string> = {
+  webhook: 'Harbor webhook ingress: authenticate, dedupe, enqueue',
+  's3-events': 'Correlates S3 events and webhooks in Redis windows',
+  'window-check': 'Closes due correlation windows and emits findings',
+  remediate: 'Re-verifies findings and clears stale registry cache keys (dry-run by default)',
+  sweep: 'Scheduled audit: registry Redis cache against S3',
+  notify: 'Forwards findings from SNS to Slack',
+};
+
+export class PipelineStack extends Stack {
+  public readonly functions: Record<FnName, PipelineFunction>;
+  public readonly ingress: WebhookIngress;
+  public readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config, stateful } = props;
+    const dir =
+      props.handlersDir ?? fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
+    const network = new FunctionNetwork(this, 'Network', {
+      vpcId: config.vpcId,
+      subnetIds: config.subnetIds,
+      redisPort: config.redis.port,
+      redisCidr: config.redisCidr,
+      redisSecurityGroupId: config.redisSecurityGroupId,
+      securityGroupId: config.securityGroupId,
+    });
+    const secrets = new PushGuardSecrets(this, 'Secrets', {
+      webhookSecretArn: config.webhook.secretArn,
+      previousWebhookSecretArn: config.webhook.previousSecretArn,
+      redisAuthSecretArn: config.redis.authSecretArn,
+      slackWebhookSecretArn: config.slack?.webhookSecretArn,
+      jiraTokenSecretArn: config.jira?.tokenSecretArn,
+      githubTokenSecretArn: config.github?.tokenSecretArn,
+    });
+    const env = environments(config, stateful);
+    const make = (name: FnName) =>
+      new PipelineFunction(this, `${pascal(name)}Fn`, {
+        entry: `${dir}/${name}.ts`,
+        description: DESCRIPTIONS[name],
+        network,
+        timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS[name]),
+        environment: env[name],
+        logRetention: config.logRetentionDays,
+        reservedConcurrentExecutions: name === 'webhook' ? 20 : undefined,
+        deadLetterQueue: stateful.asyncFailures,
+      });
+    this.functions = {
+      webhook: make('webhook'),
+      's3-events': make('s3-events'),
+      'window-check': make('window-check'),
+      remediate: make('remediate'),
+      sweep: make('sweep'),
+      notify: make('notify'),
+    };
+    const fn = (name: FnName) => this.functions[name].function;
+
+    // Triggers
+    new SqsToLambda(this, 'EventsToCorrelate', {
+      queue: stateful.events,
+      function: fn('s3-events'),
+      functionTimeout: this.functions['s3-events'].timeout,
+      maxConcurrency: 2,
+    });
+    new SqsToLambda(this, 'FindingsToRemediate', {
+      queue: stateful.findings,
+      function: fn('remediate'),
+      functionTimeout: this.functions.remediate.timeout,
+      batchSize: 5,
+      maxConcurrency: 2,
+    });
+    this.ingress = new WebhookIngress(this, 'WebhookApi', {
+      function: fn('webhook'),
+      rateLimit: config.webhook.rateLimit,
+      burstLimit: config.webhook.burstLimit,
+      enableWaf: config.enableWaf,
+      wafRateLimit: config.webhook.wafRateLimit,
+    });
+    new events.Rule(this, 'WindowCheckEveryMinute', {
+      description: 'Closes due correlation windows',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [
+        new eventTargets.LambdaFunction(fn('window-check'), {
+          deadLetterQueue: stateful.asyncFailures,
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(2),
+        }),
+      ],
+    });
+    const schedulerRole = new iam.Role(this, 'SweepSchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    });
+    new scheduler.Schedule(this, 'Sweep', {
+      description: 'Redis registry cache against S3 (pushguard audit)',
+      schedule: scheduler.ScheduleExpression.expression(config.sweepCron),
+      target: new schedulerTargets.LambdaInvoke(fn('sweep'), {
+        role: schedulerRole,
+        deadLetterQueue: stateful.asyncFailures,
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      }),
+    });
+    stateful.notifications.addSlackNotifier(fn('notify'), stateful.asyncFailures);
+    for (const name of ['window-check', 'sweep', 'notify'] as const) {
+      fn(name).configureAsyncInvoke({
+        onFailure: new destinations.SqsDestination(stateful.asyncFailures),
+        retryAttempts: 2,
+      });
+    }
+
+    // Grants (least privilege)
+    const prefix = registryPrefix(config);
+    for (const name of ['s3-events', 'window-check', 'remediate', 'sweep'] as const) {
+      grantRegistryRead(fn(name), config.registryBucketName, prefix);
+    }
+    for (const name of ['webhook', 's3-events', 'window-check', 'remediate', 'sweep'] as const) {
+      secrets.redisAuth?.grantRead(fn(name));
+    }
+    for (const s of secrets.webhook) s.grantRead(fn('webhook'));
+    stateful.events.queue.grantSendMessages(fn('webhook'));
+    for (const name of ['s3-events', 'window-check', 'sweep'] as const) {
+      stateful.findings.queue.grantSendMessages(fn(name));
+    }
+    stateful.notifications.topic.grantPublish(fn('remediate'));
+    fn('remediate').addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [stateful.auditBucket.arnForObjects('*')],
+      })
+    );
+    secrets.jiraToken?.grantRead(fn('remediate'));
+    secrets.githubToken?.grantRead(fn('remediate'));
+    secrets.slackWebhook?.grantRead(fn('notify'));
+    acknowledgeFunctionFindings(this.functions, prefix, config.registryBucketName);
+    for (const name of ['s3-events', 'remediate'] as const) {
+      Validations.of(fn(name)).acknowledge({
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason:
+          'SQS event sources cannot have an on-failure destination; the queue redrive policy ' +
+          '(DLQ after 5 receives) plays that role and is alarmed.',
+      });
+    }
+    Validations.of(this.functions.remediate).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: 'Publishing to the KMS-encrypted findings topic; scoped to that one key.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${logicalId(stateful.auditBucket)}.Arn>/*]`,
+        reason: 'PutObject only (no read, no delete) of new audit records; Object Lock keeps them.',
+      }
+    );
+    Validations.of(schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId(fn('sweep'))}.Arn>:*]`,
+      reason: 'The scheduler may invoke the sweep function and its versions; nothing else.',
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      queues: { Events: stateful.events, Findings: stateful.findings },
+      functions: Object.fromEntries(
+        Object.entries(this.functions).map(([k, v]) => [pascal(k), v.function])
+      ),
+      alarmTopic: stateful.notifications.alarmTopic,
+    });
+    new CfnOutput(this, 'WebhookUrl', {
+      value: this.ingress.url,
+      description: "Harbor webhook policy 'Endpoint URL'",
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+  }
+}
+
+/** Logical id of a construct's CloudFormation resource, as cdk-nag prints it. */
+function logicalId(c: Construct): string {
+  const cfn = c.node.defaultChild as CfnElement;
+  return Stack.of(cfn).resolve(cfn.logicalId) as string;
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+}
+
+/** GetObject under the registry prefix, ListBucket limited to it; nothing else, no Delete. */
+function grantRegistryRead(fn: lambda.IFunction, bucket: string, prefix: string): void {
+  const stack = Stack.of(fn);
+  const bucketArn = stack.formatArn({ service: 's3', region: '', account: '', resource: bucket });
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`${bucketArn}/${prefix}*`] })
+  );
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+    })
+  );
+}
+
+function environments(config: PushGuardConfig, stateful: StatefulStack) {
+  const redis = {
+    REDIS_HOST: config.redis.host,
+    REDIS_PORT: String(config.redis.port),
+    REDIS_TLS: String(config.redis.tls),
+    REDIS_STATE_DB: String(config.redis.db),
+    ...(config.redis.authSecretArn ? { REDIS_AUTH_SECRET_ARN: config.redis.authSecretArn } : {}),
+  };
+  const registry = {
+    REGISTRY_BUCKET: config.registryBucketName,
+    REGISTRY_ROOT_DIRECTORY: config.rootDirectory,
+    REGISTRY_DB: String(config.registryDb),
+  };
+  const window = { WINDOW_SECONDS: String(Math.round(config.windowMinutes * 60)) };
+  const findingsQueue = { FINDINGS_QUEUE_URL: stateful.findings.queue.queueUrl };
+  const integrations: Record<string, string> = {};
+  if (config.slack) {
+    integrations.SLACK_WEBHOOK_SECRET_ARN = config.slack.webhookSecretArn;
+    if (config.slack.channel) integrations.SLACK_CHANNEL = config.slack.channel;
+  }
+  if (config.jira) {
+    integrations.JIRA_BASE_URL = config.jira.baseUrl;
+    integrations.JIRA_PROJECT_KEY = config.jira.projectKey;
+    integrations.JIRA_EMAIL = config.jira.email;
+    integrations.JIRA_TOKEN_SECRET_ARN = config.jira.tokenSecretArn;
+  }
+  if (config.github) {
+    integrations.GITHUB_REPOSITORY = config.github.repository;
+    integrations.GITHUB_TOKEN_SECRET_ARN = config.github.tokenSecretArn;
+  }
+  return {
+    webhook: {
+      ...redis,
+      EVENTS_QUEUE_URL: stateful.events.queue.queueUrl,
+      WEBHOOK_SECRET_ARNS: [config.webhook.secretArn, config.webhook.previousSecretArn]
+        .filter(Boolean)
+        .join(','),
+    },
+    's3-events': { ...redis, ...registry, ...window, ...findingsQueue },
+    'window-check': { ...redis, ...registry, ...window, ...findingsQueue },
+    remediate: {
+      ...redis,
+      ...registry,
+      ...integrations,
+      PUSHGUARD_MODE: config.mode,
+      CAP_PER_RUN: String(config.caps.perRun),
+      CAP_PER_HOUR: String(config.caps.perHour),
+      CAP_PER_REPOSITORY: String(config.caps.perRepository),
+      AUDIT_BUCKET: stateful.auditBucket.bucketName,
+      FINDINGS_TOPIC_ARN: stateful.notifications.topic.topicArn,
+    },
+    sweep: { ...redis, ...registry, ...findingsQueue },
+    notify: integrations,
+  } satisfies Record<FnName, Record<string, string>>;
+}
+
+/** Findings that are the point of the design, acknowledged in place with the reason. */
+function acknowledgeFunctionFindings(
+  functions: Record<FnName, PipelineFunction>,
+  prefix: string,
+  bucket: string
+): void {
+  for (const pf of Object.values(functions)) {
+    Validations.of(pf).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${prefix}*]`,
+      reason: 'Read-only GetObject on the registry prefix: keys are content-addressed digests.',
+    });
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Everything that holds data or must outlive a redeploy of the functions: the event and findings
+ * queues (with DLQs), a queue for failed asynchronous deliveries, the SNS topics and their KMS key,
+ * the audit bucket (Object Lock, SSL only) and its access-log bucket, and the registry bucket's
+ * notifications (the bucket itself is imported, never created).
+ */
+import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { FUNCTION_TIMEOUT_SECONDS, type PushGuardConfig, registryPrefix } from '../config.ts';
+import { Notifications } from '../constructs/notifications.ts';
+import { QueueWithDlq } from '../constructs/queue-with-dlq.ts';
+import { S3ToSqs } from '../constructs/s3-to-sqs.ts';
+
+export interface StatefulStackProps extends StackProps {
+  readonly config: PushGuardConfig;
+}
+
+export class StatefulStack extends Stack {
+  /** S3 notifications and accepted webhooks, consumed by `s3-events`. */
+  public readonly events: QueueWithDlq;
+  /** Verified findings, consumed by `remediate`. */
+  public readonly findings: QueueWithDlq;
+  /** Failed asynchronous deliveries: schedules, EventBridge rules, the Slack subscription. */
+  public readonly asyncFailures: sqs.Queue;
+  public readonly notifications: Notifications;
+  public readonly auditBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.notifications = new Notifications(this, 'Notifications', {
+      alarmEmail: config.alarmEmail,
+    });
+    this.events = new QueueWithDlq(this, 'Events', {
+      visibilityTimeout: Duration.seconds(6 * FUNCTION_TIMEOUT_SECONDS['s3-events']),
+    });
+    this.findings = new QueueWithDlq(this, 'Findings', {
+      visibilityTimeout: Duration.seconds(6 * FUNCTION_TIMEOUT_SECONDS.remediate),
+    });
+    this.asyncFailures = new sqs.Queue(this, 'AsyncFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(this.asyncFailures).acknowledge({
+        id,
+        reason: 'This queue IS a dead-letter queue (schedules, rules, async invokes, SNS).',
+      });
+    }
+    this.auditBucket = this.createAuditBucket(config.auditRetentionDays);
+    new S3ToSqs(this, 'RegistryEvents', {
+      bucketName: config.registryBucketName,
+      prefix: registryPrefix(config),
+      queue: this.events.queue,
+      useEventBridge: config.useEventBridge,
+      eventBridgeDeadLetterQueue: this.asyncFailures,
+    });
+  }
+
+  private createAuditBucket(retentionDays: number): s3.Bucket {
+    const accessLogs = new s3.Bucket(this, 'AuditAccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(400) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket receives the audit bucket access logs; logging it would recurse.',
+    });
+    return new s3.Bucket(this, 'Audit', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectLockEnabled: true,
+      objectLockDefaultRetention: s3.ObjectLockRetention.governance(Duration.days(retentionDays)),
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'audit/',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}
