@@ -1,0 +1,527 @@
+/**
+ * RedisWindowStore: the correlation engine's state kept in Redis, applied batch by batch.
+ *
+ * Why Lua and not MULTI/WATCH. A batch of 10,000 records touches hundreds of repository and
+ * digest scopes. With WATCH, every touched key must be watched on one connection before reading,
+ * and any write to any of them by a concurrent invocation aborts the whole EXEC with no hint of
+ * which key moved, so under load concurrent invocations for a busy repository keep aborting each
+ * other (a WATCH retry storm), and the client must hold one connection per transaction. Instead
+ * each state value carries a version token; we read everything in one pipelined round trip, run
+ * the pure engine in memory, then send ONE script that checks every version (a compare-and-set
+ * across all keys at once), then writes the new states with PEXPIRE, the deadline index, the
+ * dedupe markers and the findings outbox. Redis runs a script atomically: other clients see all
+ * of it or none of it, the conflict check and the writes cannot interleave with another batch,
+ * and the script names the conflicting key so only that batch retries (bounded). It is one
+ * round trip whatever the batch size, and a connection loss before the script leaves nothing
+ * half-written. The script is sent with EVALSHA (SCRIPT LOAD on NOSCRIPT), and lists every key
+ * it touches in KEYS.
+ *
+ * Why a sorted set of deadlines polled every minute, and not chained SQS delays. Windows run up
+ * to 2 h but SQS DelaySeconds stops at 900 s, so a 2 h deadline would need a chain of at least 8
+ * re-enqueued messages per scope (each a chance to lose or duplicate it, and each one to cancel
+ * when the window closes early), or an EventBridge schedule per scope. The deadline of every
+ * scope is instead a score in `<prefix>deadlines` (member `repo:<name>` / `blob:<digest>`),
+ * written in the same atomic script as the state it belongs to, so state and deadline can never
+ * disagree. A scheduled window-check (every minute in AWS, every second locally) reads the due
+ * members with one bounded ZRANGEBYSCORE; precision is the poll interval, which is small next
+ * to windows of minutes to hours, and a missed poll only delays a finding, never loses it.
+ *
+ * Keys (all under the prefix, each with a TTL): `repo:<name>` and `blob:<digest>` hold
+ * `{"v":"<version>","s":<state>}` and expire a margin after their deadline (at least `stateTtlMs`,
+ * window plus margin, after their last write); `seen:<dedupeKey>` (dedupe of redelivered events) expires after `dedupeTtlSeconds`;
+ * `deadlines` and `outbox` are refreshed on every write. Findings go to the outbox list in the
+ * same script as the state that reported them, and leave it only once published (drainOutbox).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  closeDue,
+  digestsOfRepo,
+  type EngineConfig,
+  type EngineOutput,
+  type RepoState,
+  applyEvent as runEngine,
+} from '../domain/engine.ts';
+import { PushGuardError } from '../domain/errors.ts';
+import type { Finding } from '../domain/types.ts';
+import type { WindowStore } from '../ports.ts';
+import {
+  blobScope,
+  deadlineIndex,
+  dropDuplicates,
+  parseScope,
+  partialState,
+  type ScopeId,
+  scopesInState,
+  scopesOfEvents,
+  scopeTtlMs,
+  scopeValue,
+  type WindowEvent,
+} from './window-scopes.ts';
+
+/**
+ * Harbor retries a webhook up to 10 times with gocraft/work's backoff `f^4 + 15 + rand(0..29)(f+1)`
+ * seconds: about 3 h on average and up to ~4.7 h. Six hours covers the whole retry horizon.
+ */
+const DEFAULT_DEDUPE_TTL_SECONDS = 6 * 3600;
+const DEFAULT_OUTBOX_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface RedisWindowStoreOptions {
+  /** A client from redis-client.ts (offline queue off). */
+  redis: Redis;
+  /** @default 'pushguard:' */
+  prefix?: string;
+  engine: EngineConfig;
+  /** How long a delivered event's dedupe marker lives. @default 21600 (6 h) */
+  dedupeTtlSeconds?: number;
+  /**
+   * Window plus margin: a scope's state expires `stateTtlMs - windowMs` after its deadline, and
+   * never sooner than `stateTtlMs` after its last write. @default windowMs + 30 min
+   */
+  stateTtlMs?: number;
+  /** Attempts of a batch when another invocation raced on the same scope. @default 8 */
+  maxAttempts?: number;
+  /** Due scopes closed per page in closeDue. @default 500 */
+  closePageSize?: number;
+  /** Pages closed per closeDue call. @default 20 */
+  maxClosePages?: number;
+  /** Outbox entries published per drain page. @default 100 */
+  drainPageSize?: number;
+  /** Lease of one drainer on the outbox, ms. @default 60000 */
+  drainLeaseMs?: number;
+  /** The outbox is kept this long after its last write. @default 7 days */
+  outboxTtlSeconds?: number;
+}
+
+/** Another invocation kept changing the same scopes; the batch was not applied (retry later). */
+export class StateConflictError extends PushGuardError {
+  readonly key: string;
+  constructor(key: string, attempts: number) {
+    super(`state of ${key} changed concurrently ${attempts} times; batch not applied`);
+    this.key = key;
+  }
+}
+
+export interface ApplyResult extends EngineOutput {
+  /** Events dropped as redeliveries (already applied, or twice in the batch). */
+  duplicates: number;
+}
+
+/**
+ * CAS-and-write. KEYS: deadlines, outbox, n scope keys, m seen keys. ARGV: n, m, longest scope TTL
+ * (ms, the deadline index lives at least that long), dedupeTtlSeconds, outboxTtlSeconds, f
+ * (findings), then 6 per scope (expected version, op, value, deadline-index member, deadline, TTL
+ * ms), then f outbox entries. Ops: w = write and index its deadline, d = delete and unindex,
+ * z = keep value and index its deadline, k = only check the version. Nothing is written unless
+ * every version and dedupe marker is as read.
+ */
+const APPLY_LUA = `
+local n = tonumber(ARGV[1])
+local m = tonumber(ARGV[2])
+local base = 6
+for i = 1, n do
+  local cur = redis.call('GET', KEYS[2 + i])
+  local v = ''
+  if cur then v = string.match(cur, '^{"v":"([^"]*)"') or '?' end
+  if v ~= ARGV[base + (i - 1) * 6 + 1] then return {0, KEYS[2 + i]} end
+end
+for j = 1, m do
+  if redis.call('EXISTS', KEYS[2 + n + j]) == 1 then return {0, KEYS[2 + n + j]} end
+end
+for i = 1, n do
+  local a = base + (i - 1) * 6
+  local op = ARGV[a + 2]
+  if op == 'w' then
+    redis.call('SET', KEYS[2 + i], ARGV[a + 3], 'PX', ARGV[a + 6])
+  elseif op == 'd' then
+    redis.call('DEL', KEYS[2 + i])
+  end
+  if op ~= 'k' then
+    if ARGV[a + 5] == '' then
+      redis.call('ZREM', KEYS[1], ARGV[a + 4])
+    else
+      redis.call('ZADD', KEYS[1], ARGV[a + 5], ARGV[a + 4])
+    end
+  end
+end
+local maxTtl = tonumber(ARGV[3])
+if maxTtl > 0 and redis.call('PTTL', KEYS[1]) < maxTtl then
+  redis.call('PEXPIRE', KEYS[1], maxTtl)
+end
+for j = 1, m do
+  redis.call('SET', KEYS[2 + n + j], '1', 'EX', ARGV[4])
+end
+local f = tonumber(ARGV[6])
+local first = base + n * 6 + 1
+for k = first, first + f - 1 do
+  redis.call('RPUSH', KEYS[2], ARGV[k])
+end
+if f > 0 then redis.call('EXPIRE', KEYS[2], ARGV[5]) end
+return {1}
+`;
+
+/**
+ * KEYS: lock, outbox. ARGV: token, leaseMs, count. Returns the first entries under a lease, an
+ * empty list (no lease taken) when the outbox is empty, or false when another drainer holds it.
+ */
+const DRAIN_LEASE_LUA = `
+if redis.call('LLEN', KEYS[2]) == 0 then return {} end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+`;
+
+/**
+ * KEYS: lock, outbox. ARGV: token, then the published entries in order. Entries only leave from
+ * the head and are unique, so popping each one that is still at the head removes exactly the
+ * published ones, even if another drainer already removed some of them.
+ */
+const DRAIN_ACK_LUA = `
+local popped = 0
+for i = 2, #ARGV do
+  if redis.call('LINDEX', KEYS[2], 0) == ARGV[i] then
+    redis.call('LPOP', KEYS[2])
+    popped = popped + 1
+  end
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return popped
+`;
+
+interface Script {
+  source: string;
+  sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+const APPLY = script(APPLY_LUA);
+const DRAIN_LEASE = script(DRAIN_LEASE_LUA);
+const DRAIN_ACK = script(DRAIN_ACK_LUA);
+
+const VERSION_RE = /^\{"v":"([^"]*)"/;
+
+interface Loaded {
+  /** Version token as the script reads it: '' absent, '?' unreadable. */
+  version: string;
+  /** JSON of the state as loaded (to tell unchanged from changed). */
+  json?: string;
+  value?: unknown;
+}
+
+interface Plan {
+  keys: string[];
+  args: (string | number)[];
+  /** Longest TTL written (ms); the deadline index is kept at least that long. */
+  maxTtl: number;
+}
+
+class RedisWindowStore implements WindowStore {
+  readonly prefix: string;
+  private readonly redis: Redis;
+  private readonly engine: EngineConfig;
+  private readonly dedupeTtlSeconds: number;
+  private readonly stateTtlMs: number;
+  private readonly maxAttempts: number;
+  private readonly closePageSize: number;
+  private readonly maxClosePages: number;
+  private readonly drainPageSize: number;
+  private readonly drainLeaseMs: number;
+  private readonly outboxTtlSeconds: number;
+
+  constructor(options: RedisWindowStoreOptions) {
+    this.redis = options.redis;
+    this.prefix = options.prefix ?? 'pushguard:';
+    this.engine = options.engine;
+    this.dedupeTtlSeconds = options.dedupeTtlSeconds ?? DEFAULT_DEDUPE_TTL_SECONDS;
+    this.stateTtlMs = options.stateTtlMs ?? options.engine.windowMs + 30 * 60_000;
+    this.maxAttempts = options.maxAttempts ?? 8;
+    this.closePageSize = options.closePageSize ?? 500;
+    this.maxClosePages = options.maxClosePages ?? 20;
+    this.drainPageSize = options.drainPageSize ?? 100;
+    this.drainLeaseMs = options.drainLeaseMs ?? 60_000;
+    this.outboxTtlSeconds = options.outboxTtlSeconds ?? DEFAULT_OUTBOX_TTL_SECONDS;
+    if (this.stateTtlMs < options.engine.windowMs) {
+      throw new RangeError('stateTtlMs must be at least the correlation window');
+    }
+  }
+
+  /** Applies a batch: dedupe, load, engine, one atomic CAS script; retried on a race. */
+  async apply(events: readonly WindowEvent[], now: number): Promise<ApplyResult> {
+    const extra = new Set<ScopeId>();
+    let conflict = '';
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const result = await this.tryApply(events, now, extra);
+      if ('output' in result) return result.output;
+      conflict = result.conflict;
+      await backoff(attempt);
+    }
+    throw new StateConflictError(conflict, this.maxAttempts);
+  }
+
+  /** Closes due windows page by page (bounded), findings into the outbox. */
+  async closeDue(now: number): Promise<EngineOutput> {
+    const output: EngineOutput = { findings: [], checks: [] };
+    const done = new Set<ScopeId>();
+    for (let page = 0; page < this.maxClosePages; page++) {
+      const members = await this.redis.zrangebyscore(
+        this.key('deadlines'),
+        '-inf',
+        now,
+        'LIMIT',
+        0,
+        this.closePageSize
+      );
+      const todo = members.filter((m) => !done.has(m));
+      if (todo.length === 0) break;
+      const closed = await this.closeScopes(todo, now);
+      output.findings.push(...closed.findings);
+      output.checks.push(...closed.checks);
+      for (const m of todo) done.add(m);
+      if (members.length < this.closePageSize) break;
+    }
+    return output;
+  }
+
+  /**
+   * Publishes outbox findings page by page; an entry leaves the outbox only after `publish`
+   * resolved. A failing publish leaves its page in place (and rethrows); a concurrent drainer
+   * holding the lease makes this call return what it published so far.
+   */
+  async drainOutbox(publish: (findings: Finding[]) => Promise<void>): Promise<Finding[]> {
+    const published: Finding[] = [];
+    const lock = this.key('outbox:lease');
+    const outbox = this.key('outbox');
+    for (;;) {
+      const token = randomBytes(9).toString('base64url');
+      const entries = (await this.evalScript(
+        DRAIN_LEASE,
+        [lock, outbox],
+        [token, this.drainLeaseMs, this.drainPageSize]
+      )) as string[] | null;
+      if (!entries || entries.length === 0) return published;
+      const findings = uniqueFindings(entries);
+      try {
+        if (findings.length > 0) await publish(findings);
+      } catch (err) {
+        await this.evalScript(DRAIN_ACK, [lock, outbox], [token]);
+        throw err;
+      }
+      await this.evalScript(DRAIN_ACK, [lock, outbox], [token, ...entries]);
+      published.push(...findings);
+      if (entries.length < this.drainPageSize) return published;
+    }
+  }
+
+  /** Number of findings waiting in the outbox. */
+  async outboxLength(): Promise<number> {
+    return this.redis.llen(this.key('outbox'));
+  }
+
+  private key(suffix: string): string {
+    return `${this.prefix}${suffix}`;
+  }
+
+  private async tryApply(
+    events: readonly WindowEvent[],
+    now: number,
+    extra: Set<ScopeId>
+  ): Promise<{ output: ApplyResult } | { conflict: string }> {
+    // (1) one pipelined round trip: dedupe markers and every scope the batch names.
+    const candidates = dropDuplicates(events, () => false);
+    const scopes = [...scopesOfEvents(candidates.fresh, new Set(extra))];
+    const pipeline = this.redis.pipeline();
+    if (candidates.dedupeKeys.length > 0) {
+      pipeline.mget(candidates.dedupeKeys.map((k) => this.key(`seen:${k}`)));
+    }
+    if (scopes.length > 0) pipeline.mget(scopes.map((s) => this.key(s)));
+    const replies = pipeline.length > 0 ? await execPipeline(pipeline) : [];
+    const seenReply = candidates.dedupeKeys.length > 0 ? (replies.shift() ?? []) : [];
+    const seen = new Set(candidates.dedupeKeys.filter((_, i) => seenReply[i] != null));
+    const loaded = this.decode(scopes, scopes.length > 0 ? (replies.shift() ?? []) : []);
+
+    // (2) the engine, in memory, on the partial state.
+    const { fresh, dedupeKeys, duplicates } = dropDuplicates(candidates.fresh, (k) => seen.has(k));
+    const state = partialState(new Map([...loaded].map(([id, l]) => [id, l.value])));
+    const output: ApplyResult = { findings: [], checks: [], duplicates };
+    output.duplicates += events.length - candidates.fresh.length;
+    for (const event of fresh) {
+      const out = runEngine(state, event, now, this.engine);
+      output.findings.push(...out.findings);
+      output.checks.push(...out.checks);
+    }
+
+    // (3) one atomic script: CAS every scope, write, index, mark seen, append findings.
+    const plan = this.plan(state, loaded, new Set(), extra, now);
+    if (plan.changes === 0 && dedupeKeys.length === 0 && output.findings.length === 0) {
+      return { output };
+    }
+    const seenKeys = dedupeKeys.map((k) => this.key(`seen:${k}`));
+    const result = await this.commit(plan, seenKeys, output.findings);
+    return result === true ? { output } : { conflict: result };
+  }
+
+  private async closeScopes(members: string[], now: number): Promise<EngineOutput> {
+    const extra = new Set<ScopeId>();
+    let conflict = '';
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const due = new Set(members);
+      const scopes = [...new Set([...members, ...extra])];
+      const loaded = this.decode(scopes, await this.redis.mget(scopes.map((s) => this.key(s))));
+      const related = new Set<ScopeId>();
+      for (const [id, l] of loaded) {
+        if (parseScope(id)?.kind !== 'repo' || l.value === undefined) continue;
+        for (const d of digestsOfRepo(l.value as RepoState)) {
+          const b = blobScope(d);
+          if (!loaded.has(b)) related.add(b);
+        }
+      }
+      if (related.size > 0) {
+        const ids = [...related];
+        const more = this.decode(ids, await this.redis.mget(ids.map((s) => this.key(s))));
+        for (const [id, l] of more) loaded.set(id, l);
+      }
+      const state = partialState(new Map([...loaded].map(([id, l]) => [id, l.value])));
+      const output = closeDue(state, now, this.engine);
+      const plan = this.plan(state, loaded, due, extra, now);
+      const result = await this.commit(plan, [], output.findings);
+      if (result === true) return output;
+      conflict = result;
+      await backoff(attempt);
+    }
+    throw new StateConflictError(conflict, this.maxAttempts);
+  }
+
+  private decode(ids: readonly ScopeId[], raws: readonly (string | null)[]): Map<ScopeId, Loaded> {
+    const loaded = new Map<ScopeId, Loaded>();
+    ids.forEach((id, i) => {
+      const raw = raws[i];
+      if (raw == null) {
+        loaded.set(id, { version: '' });
+        return;
+      }
+      const version = VERSION_RE.exec(raw)?.[1] ?? '?';
+      try {
+        const value = (JSON.parse(raw) as { s: unknown }).s;
+        loaded.set(id, { version, value, json: JSON.stringify(value) });
+      } catch {
+        // Unreadable: treated as absent, and overwritten by the CAS on '?'.
+        loaded.set(id, { version });
+      }
+    });
+    return loaded;
+  }
+
+  /**
+   * Builds the script's scope arguments. Every loaded scope is version-checked; changed ones are
+   * written or deleted; `due` members have their index entry refreshed even if unchanged. Scopes
+   * the engine created without loading them are checked as absent and remembered in `extra`.
+   */
+  private plan(
+    state: ReturnType<typeof partialState>,
+    loaded: Map<ScopeId, Loaded>,
+    due: ReadonlySet<ScopeId>,
+    extra: Set<ScopeId>,
+    now: number
+  ): Plan & { changes: number } {
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    const deadlines = deadlineIndex(state, this.engine);
+    const margin = this.stateTtlMs - this.engine.windowMs;
+    const version = randomBytes(9).toString('base64url');
+    let changes = 0;
+    let maxTtl = 0;
+    const all = new Set([...loaded.keys(), ...scopesInState(state)]);
+    for (const id of all) {
+      const before = loaded.get(id) ?? { version: '' };
+      if (!loaded.has(id)) extra.add(id);
+      const value = scopeValue(state, id);
+      const json = value === undefined ? undefined : JSON.stringify(value);
+      let op: 'w' | 'd' | 'z' | 'k';
+      if (json === undefined) op = before.version === '' && !due.has(id) ? 'k' : 'd';
+      else if (json !== before.json) op = 'w';
+      else op = due.has(id) ? 'z' : 'k';
+      if (op !== 'k') changes++;
+      const deadline = json === undefined ? undefined : deadlines.get(id);
+      const ttl = scopeTtlMs(deadline, now, this.engine.windowMs, margin);
+      if (op === 'w' || op === 'z') maxTtl = Math.max(maxTtl, ttl);
+      keys.push(this.key(id));
+      args.push(
+        before.version,
+        op,
+        op === 'w' ? `{"v":"${version}","s":${json}}` : '',
+        id,
+        deadline ?? '',
+        ttl
+      );
+    }
+    return { keys, args, changes, maxTtl };
+  }
+
+  /** Runs the CAS script; true when applied, else the key that moved. */
+  private async commit(
+    plan: Plan,
+    seenKeys: string[],
+    findings: Finding[]
+  ): Promise<true | string> {
+    const entries = findings.map((finding) =>
+      JSON.stringify({ e: randomBytes(9).toString('base64url'), finding })
+    );
+    const keys = [this.key('deadlines'), this.key('outbox'), ...plan.keys, ...seenKeys];
+    const args = [
+      plan.keys.length,
+      seenKeys.length,
+      plan.maxTtl,
+      this.dedupeTtlSeconds,
+      this.outboxTtlSeconds,
+      entries.length,
+      ...plan.args,
+      ...entries,
+    ];
+    const reply = (await this.evalScript(APPLY, keys, args)) as [number, string?];
+    return reply[0] === 1 ? true : (reply[1] ?? '?');
+  }
+
+  /** EVALSHA; on NOSCRIPT (new or restarted server), SCRIPT LOAD of all scripts and EVALSHA again. */
+  private async evalScript(s: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+    const argv = [s.sha, keys.length, ...keys, ...args];
+    try {
+      return await this.redis.call('evalsha', argv);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      const load = this.redis.pipeline();
+      for (const each of [APPLY, DRAIN_LEASE, DRAIN_ACK]) load.call('script', 'load', each.source);
+      await execPipeline(load);
+      return this.redis.call('evalsha', argv);
+    }
+  }
+}
+
+async function execPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<(string | null)[][]> {
+  const results = (await pipeline.exec()) ?? [];
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value as (string | null)[];
+  });
+}
+
+function uniqueFindings(entries: readonly string[]): Finding[] {
+  const byId = new Map<string, Finding>();
+  for (const entry of entries) {
+    try {
+      const finding = (JSON.parse(entry) as { finding: Finding }).finding;
+      if (finding && !byId.has(finding.id)) byId.set(finding.id, finding);
+    } catch {
+      // An entry this store did not write: dropped with the page rather than blocking the outbox.
+    }
+  }
+  return [...byId.values()];
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(5 * 2 ** attempt, 200);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export { RedisWindowStore };

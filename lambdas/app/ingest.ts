@@ -1,0 +1,139 @@
+/**
+ * Ingest one batch of delivered messages (S3 notifications, SNS/EventBridge envelopes, Harbor
+ * webhooks) into the correlation state.
+ *
+ * Primary course:
+ * 1. Normalise each record; a malformed one fails alone (it is retried, then dead-lettered); an
+ *    `s3:TestEvent` or an ignored type is skipped, not failed.
+ * 2. Apply every good event in ONE store.apply (deduplicated on the events' dedupe keys). If the
+ *    store throws (Redis down, endless race), every record that carried events fails: they are
+ *    redelivered and dedupe makes the retry safe. The malformed ones are still reported.
+ * 3. Answer the engine's storage checks and apply the results, round after round (manifest →
+ *    the blobs it references), up to `maxCheckRounds`. Without a checker the checks wait for their
+ *    window to close. A failure here fails no record: the events are applied, and the engine asks
+ *    again at the deadline.
+ * 4. Drain the store's outbox into the publisher. A publish failure leaves the findings in the
+ *    outbox for the next drain (this batch's records are not failed: their effect is durable).
+ * Returns the findings published by this call.
+ */
+import { normalizeMessage } from '../domain/events.ts';
+import type { Finding, NormalizedEvent } from '../domain/types.ts';
+import type { Clock, FindingPublisher, StorageChecker, WindowStore } from '../ports.ts';
+import { runCheckRounds } from './check-runner.ts';
+
+/** A store whose findings wait in an outbox until published (RedisWindowStore, MemoryWindowStore). */
+export type OutboxWindowStore = WindowStore & {
+  drainOutbox?: (publish: (findings: Finding[]) => Promise<void>) => Promise<Finding[]>;
+};
+
+export interface IngestDeps {
+  store: OutboxWindowStore;
+  checker?: StorageChecker;
+  publisher: FindingPublisher;
+  clock: Clock;
+  /** Configured root directory of the registry's storage; detected per key when absent. */
+  rootDirectory?: string;
+  /** @default 3 */
+  maxCheckRounds?: number;
+  /** Storage checks in flight at once. @default 16 */
+  checkConcurrency?: number;
+}
+
+export interface IngestResult {
+  failures: { id: string; error: Error }[];
+  /** Findings published by this call. */
+  findings: Finding[];
+  /** Events normalised from the good records. */
+  events: number;
+  /** Records skipped (test events, ignored types, unrelated keys only). */
+  skipped: number;
+  /** Events the store dropped as redeliveries. */
+  duplicates?: number;
+  /** Storage calls made by the check rounds. */
+  checked?: number;
+  /** Errors that failed no record: check rounds or publishing (retried later). */
+  deferred?: Error[];
+}
+
+export async function ingestBatch(
+  records: readonly { id: string; body: unknown }[],
+  deps: IngestDeps
+): Promise<IngestResult> {
+  const result: IngestResult = { failures: [], findings: [], events: 0, skipped: 0 };
+  const events: NormalizedEvent[] = [];
+  const carriers: string[] = [];
+  const opts = deps.rootDirectory === undefined ? {} : { rootDirectory: deps.rootDirectory };
+  for (const record of records) {
+    try {
+      const normalized = normalizeMessage(record.body, opts);
+      if (normalized.events.length === 0) {
+        result.skipped++;
+        continue;
+      }
+      events.push(...normalized.events);
+      carriers.push(record.id);
+    } catch (err) {
+      result.failures.push({ id: record.id, error: asError(err) });
+    }
+  }
+  result.events = events.length;
+  if (events.length === 0) return result;
+
+  let output: Awaited<ReturnType<WindowStore['apply']>>;
+  try {
+    output = await deps.store.apply(events, deps.clock.now());
+  } catch (err) {
+    const error = asError(err);
+    for (const id of carriers) result.failures.push({ id, error });
+    return result;
+  }
+  const duplicates = (output as { duplicates?: number }).duplicates;
+  if (duplicates !== undefined) result.duplicates = duplicates;
+
+  const findings = [...output.findings];
+  const deferred: Error[] = [];
+  try {
+    const rounds = await runCheckRounds(
+      output.checks,
+      {
+        store: deps.store,
+        checker: deps.checker,
+        maxRounds: deps.maxCheckRounds,
+        concurrency: deps.checkConcurrency,
+      },
+      () => deps.clock.now()
+    );
+    findings.push(...rounds.findings);
+    result.checked = rounds.checked;
+  } catch (err) {
+    deferred.push(asError(err));
+  }
+  result.findings = await publishFindings(deps, findings, deferred);
+  if (deferred.length > 0) result.deferred = deferred;
+  return result;
+}
+
+/**
+ * Drains the outbox when the store has one; otherwise publishes the findings directly. Errors
+ * are collected in `deferred`, not thrown.
+ */
+export async function publishFindings(
+  deps: { store: OutboxWindowStore; publisher: FindingPublisher },
+  findings: readonly Finding[],
+  deferred: Error[]
+): Promise<Finding[]> {
+  try {
+    if (deps.store.drainOutbox) {
+      return await deps.store.drainOutbox((page) => deps.publisher.publish(page));
+    }
+    if (findings.length > 0) await deps.publisher.publish(findings);
+    return [...findings];
+  } catch (err) {
+    deferred.push(asError(err));
+    return [];
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
