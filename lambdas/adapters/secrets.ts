@@ -1,0 +1,46 @@
+/**
+ * Secret values from Secrets Manager, cached per ARN for `maxAgeMs` (rotation is picked up once
+ * the cache expires). A secret that is JSON with a `password`, `value`, `token` or `url` field
+ * yields that field; otherwise the whole string.
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfigError } from '../domain/errors.ts';
+
+export class SecretsManagerSecrets {
+  private readonly cache = new Map<string, { value: string; until: number }>();
+
+  constructor(
+    private readonly client: Pick<SecretsManagerClient, 'send'>,
+    private readonly maxAgeMs = 5 * 60_000,
+    private readonly now: () => number = Date.now
+  ) {}
+
+  async get(arn: string): Promise<string> {
+    const hit = this.cache.get(arn);
+    if (hit && hit.until > this.now()) return hit.value;
+    const out = await this.client.send(new GetSecretValueCommand({ SecretId: arn }));
+    const raw = out.SecretString;
+    if (raw === undefined) throw new ConfigError([`secret ${arn} has no string value`]);
+    const value = pickField(raw);
+    this.cache.set(arn, { value, until: this.now() + this.maxAgeMs });
+    return value;
+  }
+
+  /** Every value, in order (e.g. current then previous webhook secret). */
+  async getAll(arns: readonly string[]): Promise<string[]> {
+    return Promise.all(arns.map((a) => this.get(a)));
+  }
+}
+
+function pickField(raw: string): string {
+  if (!raw.trimStart().startsWith('{')) return raw;
+  try {
+    const obj = JSON.parse(raw) as Record<string, unknown>;
+    for (const k of ['password', 'value', 'token', 'url']) {
+      if (typeof obj[k] === 'string') return obj[k] as string;
+    }
+  } catch {
+    // not JSON after all: the whole string is the secret
+  }
+  return raw;
+}

@@ -1,0 +1,56 @@
+/**
+ * The Lambda composition root: builds each function's real dependency graph ONCE per cold start
+ * from lambdas/config.ts `loadConfig`. SDK clients take their endpoint from the environment
+ * (AWS_ENDPOINT_URL_*), so the same graph runs against AWS or a local emulator.
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../adapters/redis-client.ts';
+import { RedisDedupe } from '../adapters/redis-dedupe.ts';
+import { SecretsManagerSecrets } from '../adapters/secrets.ts';
+import { SqsEventQueue } from '../adapters/sqs-event-queue.ts';
+import type { WebhookDeps } from '../app/webhook-ingress.ts';
+import { type ConfigFor, type Env, loadConfig, redisUrl } from '../config.ts';
+
+type AnyHandler<E, R> = (event: E, context: Context) => Promise<R>;
+
+/**
+ * A handler whose dependencies are built on the first invocation and kept for the container's
+ * life (importing the module has no side effects, so tests import `makeHandler` freely). A failed
+ * build is retried on the next invocation.
+ */
+export function lazyHandler<E, R>(build: () => Promise<AnyHandler<E, R>>): AnyHandler<E, R> {
+  let built: Promise<AnyHandler<E, R>> | undefined;
+  return async (event, context) => {
+    built ??= build().catch((err) => {
+      built = undefined;
+      throw err;
+    });
+    return (await built)(event, context);
+  };
+}
+
+let secretsInstance: SecretsManagerSecrets | undefined;
+const secrets = () => {
+  secretsInstance ??= new SecretsManagerSecrets(new SecretsManagerClient({}));
+  return secretsInstance;
+};
+
+/** A connected client on `db` of the configured Redis, with AUTH from Secrets Manager. */
+export async function redisFor(redis: ConfigFor<'webhook'>['redis'], db: number): Promise<Redis> {
+  const url = new URL(redisUrl(redis, db));
+  if (redis.authSecretArn) url.password = await secrets().get(redis.authSecretArn);
+  return connectRedis(url.toString(), { connectionName: 'pushguard-lambda' });
+}
+
+export async function composeWebhook(env: Env = process.env): Promise<WebhookDeps> {
+  const config = loadConfig('webhook', env);
+  const redis = await redisFor(config.redis, config.redis.stateDb);
+  return {
+    secrets: () => secrets().getAll(config.webhook.secretArns),
+    queue: new SqsEventQueue(new SQSClient({}), config.eventsQueue),
+    dedupe: new RedisDedupe(redis),
+  };
+}
