@@ -58,7 +58,12 @@ describe('Function: webhook', () => {
   });
 
   it('answers 401 to a wrong or missing Authorization header and enqueues nothing', async () => {
-    for (const headers of [{ Authorization: 'Bearer nope' }, {}, { Authorization: '' }]) {
+    const cases: Record<string, string>[] = [
+      { Authorization: 'Bearer nope' },
+      {},
+      { Authorization: '' },
+    ];
+    for (const headers of cases) {
       const res = await call(push, headers);
       expect(res.statusCode).toBe(401);
       expect(res.body).not.toContain('Bearer');
