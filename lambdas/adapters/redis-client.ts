@@ -22,6 +22,11 @@ export interface RedisClientOptions {
   connectionName?: string;
   /** Extra TLS options for `rediss://` (CA bundle...). */
   tls?: RedisOptions['tls'];
+  /**
+   * Connection errors (refused, reset, reconnecting). Commands reject on their own; this only
+   * observes. @default ignored (no "Unhandled error event" noise)
+   */
+  onError?: (err: Error) => void;
 }
 
 /** Parses the URL and returns ioredis options; throws ConfigError listing every problem. */
@@ -67,7 +72,9 @@ export function redisOptionsFromUrl(url: string, options: RedisClientOptions = {
 
 /** A client that connects on `connect()` (or lazily on first use, which fails fast while offline). */
 export function createRedisClient(url: string, options: RedisClientOptions = {}): Redis {
-  return new Redis(redisOptionsFromUrl(url, options));
+  const client = new Redis(redisOptionsFromUrl(url, options));
+  client.on('error', options.onError ?? (() => undefined));
+  return client;
 }
 
 /** Builds a client and waits until it is connected (and the DB selected). */

@@ -65,6 +65,8 @@ export function countingRedis(
   hooks: {
     afterPipeline?: (n: number) => Promise<void> | void;
     beforeCommand?: (name: string) => Promise<void> | void;
+    /** Runs synchronously right after a command was handed to the client (sent or queued). */
+    afterSend?: (name: string) => void;
   } = {}
 ): { client: Redis; count(): number; reset(): void; commands: string[] } {
   let n = 0;
@@ -101,7 +103,9 @@ export function countingRedis(
         await hooks.beforeCommand?.(name);
         n++;
         commands.push(name);
-        return fn.apply(target, args);
+        const sent = fn.apply(target, args);
+        hooks.afterSend?.(name);
+        return sent;
       };
     },
   });
