@@ -3,16 +3,25 @@
  * from lambdas/config.ts `loadConfig`. SDK clients take their endpoint from the environment
  * (AWS_ENDPOINT_URL_*), so the same graph runs against AWS or a local emulator.
  */
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../adapters/redis-client.ts';
 import { RedisDedupe } from '../adapters/redis-dedupe.ts';
+import { RedisWindowStore } from '../adapters/redis-window-store.ts';
+import { S3StorageChecker } from '../adapters/s3-storage-checker.ts';
 import { SecretsManagerSecrets } from '../adapters/secrets.ts';
+import { SlackNotifier } from '../adapters/slack-notifier.ts';
 import { SqsEventQueue } from '../adapters/sqs-event-queue.ts';
+import { SqsFindingPublisher } from '../adapters/sqs-finding-publisher.ts';
+import type { IngestDeps } from '../app/ingest.ts';
 import type { WebhookDeps } from '../app/webhook-ingress.ts';
+import type { WindowCheckDeps } from '../app/window-check.ts';
 import { type ConfigFor, type Env, loadConfig, redisUrl } from '../config.ts';
+import type { Clock } from '../ports.ts';
+import type { NotifyDeps } from './notify.ts';
 
 type AnyHandler<E, R> = (event: E, context: Context) => Promise<R>;
 
@@ -53,4 +62,41 @@ export async function composeWebhook(env: Env = process.env): Promise<WebhookDep
     queue: new SqsEventQueue(new SQSClient({}), config.eventsQueue),
     dedupe: new RedisDedupe(redis),
   };
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
+/** Window store, storage checker and findings publisher: shared by ingest and window-check. */
+async function correlationDeps(config: ConfigFor<'s3-events'>): Promise<IngestDeps> {
+  const redis = await redisFor(config.redis, config.redis.stateDb);
+  const root = config.registry.rootDirectory;
+  return {
+    store: new RedisWindowStore({
+      redis,
+      engine: { windowMs: config.window.windowMs, reportUnverified: false, rootDirectory: root },
+    }),
+    checker: new S3StorageChecker({ bucket: config.registry.bucket, client: new S3Client({}) }),
+    publisher: new SqsFindingPublisher(new SQSClient({}), config.findingsQueue),
+    clock: systemClock,
+    // Empty root: detected per key, as `pushguard local` does.
+    rootDirectory: root === '' ? undefined : root,
+  };
+}
+
+export async function composeIngest(env: Env = process.env): Promise<IngestDeps> {
+  return correlationDeps(loadConfig('s3-events', env));
+}
+
+export async function composeWindowCheck(env: Env = process.env): Promise<WindowCheckDeps> {
+  return correlationDeps(loadConfig('window-check', env));
+}
+
+export async function composeNotify(env: Env = process.env): Promise<NotifyDeps> {
+  const { integrations } = loadConfig('notify', env);
+  if (!integrations.slack) return { notifiers: [] };
+  const url = await secrets().get(integrations.slack.webhookSecretArn);
+  return { notifiers: [new SlackNotifier({ defaultWebhookUrl: url })] };
 }

@@ -1,0 +1,41 @@
+/**
+ * `s3-events`: SQS (S3 notifications and accepted webhooks) → ingestBatch, the whole batch at
+ * once (≤ 10 Redis round trips). A bad record fails alone through `batchItemFailures`; this
+ * handler never throws for a record (throwing would fail the whole batch).
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { SqsSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type IngestDeps, type IngestResult, ingestBatch } from '../app/ingest.ts';
+import { count, logger, MetricName, metrics } from '../observability.ts';
+import { composeIngest, lazyHandler } from './compose.ts';
+
+export const makeHandler = (deps: IngestDeps) =>
+  middy<SQSEvent, SQSBatchResponse>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(parser({ schema: SqsSchema }))
+    .handler(async (event) => {
+      const records = event.Records.map((r) => ({ id: r.messageId, body: r.body }));
+      let result: IngestResult;
+      try {
+        result = await ingestBatch(records, deps);
+      } catch (err) {
+        logger.error('batch failed; every record is retried', err as Error);
+        return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.id })) };
+      }
+      for (const f of result.failures) {
+        logger.warn('record failed', { messageId: f.id, error: f.error.message });
+      }
+      for (const e of result.deferred ?? []) logger.warn('deferred', { error: e.message });
+      count(MetricName.EventsReceived, result.events);
+      count(MetricName.RecordsFailed, result.failures.length);
+      count(MetricName.DuplicateEventsSkipped, result.duplicates ?? 0);
+      count(MetricName.Findings, result.findings.length);
+      return { batchItemFailures: result.failures.map((f) => ({ itemIdentifier: f.id })) };
+    });
+
+export const handler = lazyHandler(async () => makeHandler(await composeIngest()));
