@@ -7,8 +7,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { SnsSchema } from '@aws-lambda-powertools/parser/schemas/sns';
+import type { SnsEvent } from '@aws-lambda-powertools/parser/types';
 import middy from '@middy/core';
-import type { SNSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { type DeliverOptions, deliver } from '../app/notify.ts';
 import { count, logger, MetricName, metrics } from '../observability.ts';
@@ -28,7 +28,7 @@ export interface NotifyDeps {
 }
 
 export const makeHandler = (deps: NotifyDeps) =>
-  middy<SNSEvent, void>()
+  middy<SnsEvent, void>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .use(parser({ schema: SnsSchema }))

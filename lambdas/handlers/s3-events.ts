@@ -7,14 +7,15 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { SqsSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
+import type { SqsEvent } from '@aws-lambda-powertools/parser/types';
 import middy from '@middy/core';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { type IngestDeps, type IngestResult, ingestBatch } from '../app/ingest.ts';
 import { count, logger, MetricName, metrics } from '../observability.ts';
 import { composeIngest, lazyHandler } from './compose.ts';
 
 export const makeHandler = (deps: IngestDeps) =>
-  middy<SQSEvent, SQSBatchResponse>()
+  middy<SqsEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .use(parser({ schema: SqsSchema }))

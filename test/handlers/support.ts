@@ -1,12 +1,13 @@
 /** Event shapes and helpers for handler tests (real API Gateway / SQS record shapes). */
 import { readFileSync } from 'node:fs';
+import type { SqsEvent, SqsRecord } from '@aws-lambda-powertools/parser/types';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEvent, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 
 export function fixture(path: string): string {
   return readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
@@ -63,7 +64,7 @@ export function apiEvent(
 }
 
 /** An SQS record exactly as the Lambda event source mapping delivers it. */
-export function sqsRecord(body: string, messageId: string): SQSRecord {
+export function sqsRecord(body: string, messageId: string): SqsRecord {
   return {
     messageId,
     receiptHandle: `rh-${messageId}`,
@@ -82,7 +83,7 @@ export function sqsRecord(body: string, messageId: string): SQSRecord {
   };
 }
 
-export function sqsEvent(bodies: string[], idPrefix = 'm'): SQSEvent {
+export function sqsEvent(bodies: string[], idPrefix = 'm'): SqsEvent {
   return { Records: bodies.map((b, i) => sqsRecord(b, `${idPrefix}-${i}`)) };
 }
 
