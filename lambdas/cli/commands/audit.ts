@@ -1,11 +1,310 @@
-import type { Command } from 'commander';
+/**
+ * `pushguard audit`: sweeps the registry's Redis blob-descriptor cache against S3, key by key.
+ * Composition root of the sweep (lambdas/app/audit.ts): S3 checker, Redis caches and, with --fix,
+ * the remediator in enforce mode. Exit codes: 0 clean, 3 stale keys found, 1 error (or digests
+ * that could not be checked, so the cache cannot be called clean).
+ */
+import { hostname, userInfo } from 'node:os';
+import { SingleBar } from 'cli-progress';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../../adapters/redis-client.ts';
+import { RedisRegistryCache } from '../../adapters/redis-registry-cache.ts';
+import { S3StorageChecker } from '../../adapters/s3-storage-checker.ts';
+import {
+  type AuditProgress,
+  type AuditRemediator,
+  type AuditSummary,
+  runAudit,
+  type StaleEntry,
+} from '../../app/audit.ts';
+import { ConfigError } from '../../domain/errors.ts';
+import { normalizeRootDirectory } from '../../domain/keys.ts';
+import { shortDigest } from '../../domain/messages.ts';
 
-/** `pushguard audit`: placeholder until its issue lands. */
+/** --fix settings (the remediator's rules). */
+export interface FixOptions {
+  registryHost: string;
+  maxDeletes: number;
+  maxKeysPerFinding: number;
+  settleMs: number;
+  auditDir: string;
+  actor: string;
+}
+
+export interface AuditCliOptions extends FixOptions {
+  s3: { bucket: string; rootDirectory: string };
+  endpoint?: string;
+  region: string;
+  redis: string;
+  cacheLayerRedis?: string;
+  fix?: boolean;
+  json?: boolean;
+  concurrency: number;
+  timeoutMs: number;
+}
+
+/** `s3://bucket[/rootdirectory]` */
+export function parseS3Url(value: string): { bucket: string; rootDirectory: string } {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/.*)?$/.exec(value);
+  if (!m) throw new InvalidArgumentError(`expected s3://bucket[/rootdirectory], got "${value}"`);
+  return { bucket: m[1] as string, rootDirectory: normalizeRootDirectory(m[2] ?? '') };
+}
+
+function positiveInt(max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > max) {
+      throw new InvalidArgumentError(`expected an integer from 1 to ${max}`);
+    }
+    return n;
+  };
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer ≥ 0');
+  return n;
+}
+
+function redisUrlArg(value: string): string {
+  if (!/^rediss?:\/\/[^/]+\/\d+$/.test(value)) {
+    throw new InvalidArgumentError(
+      `expected redis://host:port/db with an explicit DB number, got "${value.replace(/\/\/[^@/]*@/, '//***@')}"`
+    );
+  }
+  return value;
+}
+
 export function register(program: Command): void {
   program
     .command('audit')
-    .description('not implemented yet')
-    .action(() => {
-      throw new Error('audit is not implemented yet');
+    .description(
+      "sweep the registry's Redis blob-descriptor cache against S3: report stale keys " +
+        '(exit 0 clean, 3 stale keys found, 1 error or digests that could not be checked)'
+    )
+    .addOption(
+      new Option('--s3 <url>', 'registry storage: s3://bucket[/rootdirectory]')
+        .argParser(parseS3Url)
+        .makeOptionMandatory()
+    )
+    .option('--endpoint <url>', 'S3 endpoint (emulators, S3-compatible stores; path-style)')
+    .option('--region <region>', 'S3 region', process.env.AWS_REGION ?? 'us-east-1')
+    .addOption(
+      new Option('--redis <url>', "the registry's Redis cache: redis://host:port/db")
+        .argParser(redisUrlArg)
+        .makeOptionMandatory()
+    )
+    .addOption(
+      new Option(
+        '--cache-layer-redis <url>',
+        "Harbor core's cache-layer Redis (with --fix, also clears cache:manifest:digest:<d>)"
+      ).argParser(redisUrlArg)
+    )
+    .option('--fix', 'clear the stale keys (enforce mode, under the remediator rules)')
+    .option('--json', 'one JSON object per stale entry, then a summary object')
+    .addOption(
+      new Option('--concurrency <n>', 'concurrent S3 HEADs')
+        .default(32)
+        .argParser(positiveInt(1024))
+    )
+    .addOption(
+      new Option('--timeout-ms <ms>', 'deadline of one S3 check')
+        .default(3000)
+        .argParser(positiveInt(600_000))
+    )
+    .option('--registry-host <host>', 'registry host in re-push commands', 'harbor.example.com')
+    .addOption(
+      new Option('--max-deletes <n>', '--fix: findings cleared at most in this run')
+        .default(100)
+        .argParser(nonNegativeInt)
+    )
+    .addOption(
+      new Option('--max-keys-per-finding <n>', '--fix: keys cleared at most per finding')
+        .default(20)
+        .argParser(positiveInt(10_000))
+    )
+    .addOption(
+      new Option('--settle-ms <ms>', '--fix: delay between the two absence checks')
+        .default(2000)
+        .argParser(nonNegativeInt)
+    )
+    .option('--audit-dir <dir>', '--fix: where audit records are written', './pushguard-audit')
+    .option('--actor <name>', '--fix: who runs the fix', `${safeUser()}@${hostname()}`)
+    .action(async (opts: AuditCliOptions) => {
+      process.exitCode = await audit(opts);
     });
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Runs the audit as the CLI does; resolves to the exit code. */
+export async function audit(opts: AuditCliOptions): Promise<number> {
+  const checker = new S3StorageChecker({
+    bucket: opts.s3.bucket,
+    timeoutMs: opts.timeoutMs,
+    clientConfig: {
+      region: opts.region,
+      ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
+      requestHandler: {
+        httpAgent: { keepAlive: true, maxSockets: opts.concurrency },
+        httpsAgent: { keepAlive: true, maxSockets: opts.concurrency },
+      },
+    },
+  });
+  const clients: Redis[] = [];
+  const rows: StaleEntry[] = [];
+  const bar = progressBar();
+  try {
+    const registryClient = await connect(opts.redis, 'registry');
+    clients.push(registryClient);
+    const registryCache = new RedisRegistryCache(registryClient, { store: 'registry' });
+    // Read-only sweeps refuse only a foreign DB; the remediator checks for a registry DB itself.
+    await registryCache.assertNotForeignDb();
+    let cacheLayer: RedisRegistryCache | undefined;
+    if (opts.cacheLayerRedis) {
+      const c = await connect(opts.cacheLayerRedis, 'cache-layer');
+      clients.push(c);
+      cacheLayer = new RedisRegistryCache(c, { store: 'cache-layer' });
+    }
+    let remediator: AuditRemediator | undefined;
+    if (opts.fix) {
+      remediator = await buildFixer(opts, { checker, registryCache, cacheLayer });
+    }
+    const summary = await runAudit({
+      checker,
+      registryCache,
+      rootDirectory: opts.s3.rootDirectory,
+      concurrency: opts.concurrency,
+      fix: remediator
+        ? { remediator, registryHost: opts.registryHost, cacheLayer: cacheLayer !== undefined }
+        : undefined,
+      onProgress: bar?.update,
+      onStale: (entry) => {
+        if (opts.json) process.stdout.write(`${JSON.stringify({ type: 'stale', ...entry })}\n`);
+        else rows.push(entry);
+      },
+    });
+    bar?.stop();
+    report(opts, summary, rows);
+    if (summary.stale > 0) return 3;
+    if (summary.unknown > 0) {
+      process.stderr.write(
+        `pushguard audit: ${summary.unknown} digest(s) could not be checked (S3 did not answer with certainty); not calling the cache clean\n`
+      );
+      return 1;
+    }
+    return 0;
+  } finally {
+    bar?.stop();
+    for (const c of clients) c.disconnect();
+    checker.destroy();
+  }
+}
+
+async function connect(url: string, what: string): Promise<Redis> {
+  try {
+    return await connectRedis(url, { connectionName: `pushguard-audit-${what}` });
+  } catch (err) {
+    throw new ConfigError([
+      `cannot connect to the ${what} Redis ${url.replace(/\/\/[^@/]*@/, '//***@')}: ${
+        err instanceof Error ? err.message : String(err)
+      }`,
+    ]);
+  }
+}
+
+function progressBar() {
+  if (!process.stderr.isTTY) return undefined;
+  const bar = new SingleBar({
+    stream: process.stderr,
+    format:
+      'pushguard audit [{phase}] {value} digests checked · {present} present · {candidates} missing · {unknown} unknown · {duration_formatted}',
+    hideCursor: true,
+    clearOnComplete: false,
+    fps: 5,
+  });
+  bar.start(Number.MAX_SAFE_INTEGER, 0, { phase: 'sweep', present: 0, candidates: 0, unknown: 0 });
+  let stopped = false;
+  return {
+    update: (p: AuditProgress) => {
+      if (!stopped) bar.update(p.checked, { ...p });
+    },
+    stop: () => {
+      if (!stopped) bar.stop();
+      stopped = true;
+    },
+  };
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+function fixText(e: StaleEntry): string {
+  if (!e.fix) return '';
+  if (e.fix.decision === 'error') return `error: ${'error' in e.fix ? e.fix.error : ''}`;
+  const cleared = 'clearedKeys' in e.fix ? e.fix.clearedKeys.length : 0;
+  return `${e.fix.decision}${cleared ? ` (${cleared} keys)` : ''}`;
+}
+
+function report(opts: AuditCliOptions, s: AuditSummary, rows: StaleEntry[]): void {
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ type: 'summary', ...s })}\n`);
+    return;
+  }
+  const out: string[] = [];
+  if (rows.length > 0) {
+    const repos = rows.map((e) => e.repositories.join(',') || '-');
+    const fixes = rows.map(fixText);
+    const wRepo = Math.min(60, Math.max(12, ...repos.map((r) => r.length)));
+    const wFix = Math.max(3, ...fixes.map((f) => f.length));
+    const row = (d: string, k: string, r: string, f: string, b: string) =>
+      `${pad(d, 20)}  ${pad(k, 21)}  ${pad(r, wRepo)}  ${opts.fix ? `${pad(f, wFix)}  ` : ''}${b}`;
+    out.push(row('DIGEST', 'KIND', 'REPOSITORIES', 'FIX', 'WHAT IT BREAKS'));
+    rows.forEach((e, i) => {
+      out.push(row(shortDigest(e.digest), e.kind, repos[i] ?? '', fixes[i] ?? '', e.breaks));
+    });
+    out.push('');
+  }
+  const line = (k: string, v: number | string) => out.push(`  ${pad(k, 26)} ${v}`);
+  out.push('Summary');
+  line('digests checked', s.checked);
+  line('present in S3', s.present);
+  line('stale (data missing)', s.stale);
+  line('unknown (not checked)', s.unknown);
+  if (s.recovered) line('reappeared on re-check', s.recovered);
+  if (s.untracked) line('missing, beyond the cap', s.untracked);
+  line('repository sets scanned', s.repositorySetsScanned);
+  if (s.fix) {
+    line('fix: cleared findings', s.fix.cleared);
+    line('fix: keys cleared', s.fix.keysCleared);
+    line('fix: skipped', s.fix.skipped);
+    line('fix: over the cap', s.fix.overCap);
+    line('fix: errors', s.fix.errors);
+    if (s.fix.endRun?.ticket) line('fix: summary ticket', s.fix.endRun.ticket.url);
+  }
+  line('duration', `${(s.durationMs / 1000).toFixed(1)} s`);
+  for (const u of s.unknownSamples.slice(0, 5)) out.push(`  unknown: ${u.key} (${u.reason})`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** The remediator for --fix. */
+async function buildFixer(
+  _opts: AuditCliOptions,
+  _deps: {
+    checker: S3StorageChecker;
+    registryCache: RedisRegistryCache;
+    cacheLayer?: RedisRegistryCache;
+  }
+): Promise<AuditRemediator> {
+  throw new ConfigError([
+    '--fix needs the remediator (lambdas/app/remediate.ts), not available yet',
+  ]);
 }
