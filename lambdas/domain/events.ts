@@ -81,9 +81,60 @@ function parseJson(text: string, field: string): unknown {
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/i;
 
+/** Days per month, 1-based (February handled apart). */
+const DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * Fast path for the form S3 sends, `YYYY-MM-DDTHH:MM:SS[.sss]Z`; -1 when `v` is not exactly
+ * that (then Date.parse decides, with the same result for every input this accepts).
+ */
+function canonicalIsoToMs(v: string): number {
+  const n = v.length;
+  if ((n !== 20 && n !== 24) || v.charCodeAt(n - 1) !== 90 /* Z */) return -1;
+  if (v[4] !== '-' || v[7] !== '-' || v[10] !== 'T' || v[13] !== ':' || v[16] !== ':') return -1;
+  const year = digits(v, 0, 4);
+  const month = digits(v, 5, 2);
+  const day = digits(v, 8, 2);
+  const hour = digits(v, 11, 2);
+  const minute = digits(v, 14, 2);
+  const second = digits(v, 17, 2);
+  let ms = 0;
+  if (n === 24) {
+    if (v[19] !== '.') return -1;
+    ms = digits(v, 20, 3);
+  }
+  if (year < 1970 || month < 1 || month > 12 || day < 1) return -1;
+  if (
+    day >
+    (month === 2
+      ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+        ? 29
+        : 28
+      : DAYS[month]!)
+  ) {
+    return -1;
+  }
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) {
+    return -1;
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
 /** ISO-8601 date-time with a zone → epoch ms. */
 function isoToMs(v: unknown, field: string): number {
   if (typeof v !== 'string') throw new MalformedEventError(field, 'expected an ISO-8601 time');
+  const fast = canonicalIsoToMs(v);
+  if (fast >= 0) return fast;
   if (!ISO_8601.test(v)) throw new MalformedEventError(field, 'not an ISO-8601 date-time');
   const ms = Date.parse(v);
   if (Number.isNaN(ms)) throw new MalformedEventError(field, 'not a valid date-time');
@@ -256,10 +307,12 @@ function normalizeS3Notification(
     if (typeof version !== 'string') {
       throw new MalformedEventError(`${rf}.eventVersion`, 'expected a string like "2.1"');
     }
-    const vm = EVENT_VERSION.exec(version);
-    if (vm === null) throw new MalformedEventError(`${rf}.eventVersion`, 'expected major.minor');
-    if (vm[1] !== '2') {
-      throw new MalformedEventError(`${rf}.eventVersion`, `unsupported major version ${vm[1]}`);
+    if (version !== '2.1') {
+      const vm = EVENT_VERSION.exec(version);
+      if (vm === null) throw new MalformedEventError(`${rf}.eventVersion`, 'expected major.minor');
+      if (vm[1] !== '2') {
+        throw new MalformedEventError(`${rf}.eventVersion`, `unsupported major version ${vm[1]}`);
+      }
     }
     if (r.eventSource !== 'aws:s3') {
       throw new MalformedEventError(`${rf}.eventSource`, 'expected "aws:s3"');

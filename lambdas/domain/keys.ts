@@ -121,19 +121,22 @@ function isPathComponent(s: string, start: number, end: number): boolean {
   return true;
 }
 
-/** distribution's reference grammar for names (path components only, ≤ 255 characters). */
-export function isValidRepositoryName(name: unknown): name is string {
-  if (typeof name !== 'string') return false;
-  const n = name.length;
-  if (n === 0 || n > REPOSITORY_NAME_MAX) return false;
-  let start = 0;
-  for (let i = 0; i <= n; i++) {
-    if (i === n || name.charCodeAt(i) === 47) {
-      if (!isPathComponent(name, start, i)) return false;
-      start = i + 1;
+/** A repository name on `s[start, end)`: path components joined by '/', ≤ 255 characters. */
+function isRepositoryRange(s: string, start: number, end: number): boolean {
+  if (end <= start || end - start > REPOSITORY_NAME_MAX) return false;
+  let from = start;
+  for (let i = start; i <= end; i++) {
+    if (i === end || s.charCodeAt(i) === 47) {
+      if (!isPathComponent(s, from, i)) return false;
+      from = i + 1;
     }
   }
   return true;
+}
+
+/** distribution's reference grammar for names (path components only, ≤ 255 characters). */
+export function isValidRepositoryName(name: unknown): name is string {
+  return typeof name === 'string' && isRepositoryRange(name, 0, name.length);
 }
 
 export function assertRepositoryName(name: unknown): asserts name is string {
@@ -229,41 +232,50 @@ export function assertSha256Digest(s: unknown): asserts s is Digest {
 // Tags and upload ids
 // ---------------------------------------------------------------------------------------------
 
-/** `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` */
-export function isValidTag(tag: unknown): tag is string {
-  if (typeof tag !== 'string') return false;
-  const n = tag.length;
-  if (n === 0 || n > 128) return false;
-  const c0 = tag.charCodeAt(0);
+/** `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` on `s[start, end)`. */
+function isTagRange(s: string, start: number, end: number): boolean {
+  if (end <= start || end - start > 128) return false;
+  const c0 = s.charCodeAt(start);
   if (!isAlnum(c0) && c0 !== 95) return false;
-  for (let i = 1; i < n; i++) {
-    const c = tag.charCodeAt(i);
+  for (let i = start + 1; i < end; i++) {
+    const c = s.charCodeAt(i);
     if (!isAlnum(c) && c !== 95 && c !== 46 && c !== 45) return false;
   }
   return true;
 }
 
-/** Upload session ids as distribution's routes accept them: `[a-zA-Z0-9-_.=]+`. */
-function isUploadId(s: string): boolean {
-  const n = s.length;
-  if (n === 0 || n > 256 || s === '.' || s === '..') return false;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (!isAlnum(c) && c !== 45 && c !== 95 && c !== 46 && c !== 61) return false;
-  }
-  return true;
+/** `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` */
+export function isValidTag(tag: unknown): tag is string {
+  return typeof tag === 'string' && isTagRange(tag, 0, tag.length);
 }
 
-/** A non-negative decimal integer without leading zeros, within the safe integer range. */
-function parseOffset(s: string): number | undefined {
-  const n = s.length;
-  if (n === 0 || n > 16 || (n > 1 && s.charCodeAt(0) === 48)) return undefined;
-  for (let i = 0; i < n; i++) {
+/** Upload session ids as distribution's routes accept them: `[a-zA-Z0-9-_.=]+`, on `s[start, end)`. */
+function isUploadIdRange(s: string, start: number, end: number): boolean {
+  const n = end - start;
+  if (n <= 0 || n > 256) return false;
+  let dots = 0;
+  for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return undefined;
+    if (c === 46) dots++;
+    else if (!isAlnum(c) && c !== 45 && c !== 95 && c !== 61) return false;
   }
-  const v = Number(s);
-  return Number.isSafeInteger(v) ? v : undefined;
+  return dots !== n || n > 2; // not '.' or '..'
+}
+
+/**
+ * A non-negative decimal integer without leading zeros, within the safe integer range, on
+ * `s[start, end)`; -1 otherwise.
+ */
+function parseOffsetRange(s: string, start: number, end: number): number {
+  const n = end - start;
+  if (n <= 0 || n > 16 || (n > 1 && s.charCodeAt(start) === 48)) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return Number.isSafeInteger(v) ? v : -1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,23 +296,31 @@ function unrelated(key: string, reason: string): StorageKey {
   return { kind: 'unrelated', key, reason };
 }
 
-/** `<alg>/<hex>` components at `parts[i]`, `parts[i+1]` as a digest, or undefined. */
-function digestAt(parts: string[], i: number): Digest | undefined {
-  const alg = parts[i];
-  const hex = parts[i + 1];
-  if (alg === undefined || hex === undefined) return undefined;
-  if (!isAlgorithm(alg, 0, alg.length) || !isEncoded(alg, hex, 0, hex.length)) return undefined;
-  return `${alg}:${hex}`;
+/** True when `key` ends with exactly `suffix` starting at `at`. */
+function restIs(key: string, at: number, suffix: string): boolean {
+  return key.length - at === suffix.length && key.startsWith(suffix, at);
+}
+
+/** `<alg>/<encoded>` + exactly `suffix` from `at` to the end of `key`: the digest, or undefined. */
+function digestThen(key: string, at: number, suffix: string): Digest | undefined {
+  const e1 = key.indexOf('/', at);
+  if (e1 === -1) return undefined;
+  const e2 = key.indexOf('/', e1 + 1);
+  if (e2 === -1 || !restIs(key, e2, suffix) || !isAlgorithm(key, at, e1)) return undefined;
+  const alg = key.slice(at, e1);
+  if (!isEncoded(alg, key, e1 + 1, e2)) return undefined;
+  return `${alg}:${key.slice(e1 + 1, e2)}`;
 }
 
 /**
  * What a bucket key is. Never throws: anything that is not exactly a layout key (other files,
- * invalid names, digests or tags) is `{ kind: 'unrelated', key, reason }`.
+ * invalid names, digests or tags) is `{ kind: 'unrelated', key, reason }`. Walks the key with
+ * indexOf (no split, no regex): this runs once per storage event.
  */
 export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
   if (typeof key !== 'string') return unrelated(String(key), 'not a string');
   let root: string;
-  let restStart: number;
+  let p: number;
   const configured = opts?.rootDirectory;
   if (configured !== undefined) {
     if (configured !== memoRootInput) {
@@ -310,98 +330,101 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
     }
     if (!key.startsWith(memoPrefix)) return unrelated(key, `outside ${memoPrefix}`);
     root = memoRoot;
-    restStart = memoPrefix.length;
+    p = memoPrefix.length;
   } else {
     const detected = detectRootDirectory(key);
     if (detected === undefined) return unrelated(key, `no ${V2} prefix`);
     root = detected;
-    restStart = detected === '' ? V2.length : detected.length + 1 + V2.length;
+    p = detected === '' ? V2.length : detected.length + 1 + V2.length;
   }
 
-  const parts = key.slice(restStart).split('/');
-  const n = parts.length;
-  const head = parts[0];
-
-  if (head === 'blobs') {
-    if (n !== 5 || parts[4] !== 'data') return unrelated(key, 'not blobs/<alg>/<hh>/<hex>/data');
-    const hh = parts[2]!;
-    const hex = parts[3]!;
-    if (hh.length !== 2 || !hex.startsWith(hh)) return unrelated(key, 'blob shard mismatch');
-    const alg = parts[1]!;
-    if (!isAlgorithm(alg, 0, alg.length) || !isEncoded(alg, hex, 0, hex.length)) {
-      return unrelated(key, 'invalid blob digest');
+  if (key.startsWith('blobs/', p)) {
+    // blobs/<alg>/<hh>/<hex>/data
+    const a = p + 6;
+    const e1 = key.indexOf('/', a);
+    if (e1 === -1 || key.charCodeAt(e1 + 3) !== 47) {
+      return unrelated(key, 'not blobs/<alg>/<hh>/<hex>/data');
     }
-    return { kind: 'blob-data', root, digest: `${alg}:${hex}` };
+    const h = e1 + 4;
+    const e2 = key.indexOf('/', h);
+    if (e2 === -1 || !restIs(key, e2, '/data')) {
+      return unrelated(key, 'not blobs/<alg>/<hh>/<hex>/data');
+    }
+    if (
+      e2 - h < 2 ||
+      key.charCodeAt(e1 + 1) !== key.charCodeAt(h) ||
+      key.charCodeAt(e1 + 2) !== key.charCodeAt(h + 1)
+    ) {
+      return unrelated(key, 'blob shard mismatch');
+    }
+    if (!isAlgorithm(key, a, e1)) return unrelated(key, 'invalid blob digest');
+    const alg = key.slice(a, e1);
+    if (!isEncoded(alg, key, h, e2)) return unrelated(key, 'invalid blob digest');
+    return { kind: 'blob-data', root, digest: `${alg}:${key.slice(h, e2)}` };
   }
 
-  if (head !== 'repositories') return unrelated(key, 'not under blobs/ or repositories/');
-
+  if (!key.startsWith('repositories/', p)) {
+    return unrelated(key, 'not under blobs/ or repositories/');
+  }
   // the first component starting with `_` ends the repository name (name components cannot)
-  let m = -1;
-  for (let i = 2; i < n; i++) {
-    const p = parts[i]!;
-    if (p.charCodeAt(0) === 95) {
-      if (p === '_uploads' || p === '_layers' || p === '_manifests') m = i;
-      break;
-    }
+  const nameStart = p + 13;
+  const nameEnd = key.indexOf('/_', nameStart);
+  if (nameEnd === -1) return unrelated(key, 'no _uploads/_layers/_manifests component');
+  if (!isRepositoryRange(key, nameStart, nameEnd)) {
+    return unrelated(key, 'invalid repository name');
   }
-  if (m === -1) return unrelated(key, 'no _uploads/_layers/_manifests component');
-  const repository = m === 2 ? parts[1]! : parts.slice(1, m).join('/');
-  if (!isValidRepositoryName(repository)) return unrelated(key, 'invalid repository name');
-  const marker = parts[m];
-  const tail = n - m; // components from the marker on
+  const m = nameEnd + 1;
 
-  if (marker === '_layers') {
-    if (tail !== 4 || parts[m + 3] !== 'link')
-      return unrelated(key, 'not _layers/<alg>/<hex>/link');
-    const digest = digestAt(parts, m + 1);
-    if (digest === undefined) return unrelated(key, 'invalid layer digest');
-    return { kind: 'layer-link', root, repository, digest };
+  if (key.startsWith('_layers/', m)) {
+    const digest = digestThen(key, m + 8, '/link');
+    if (digest === undefined) return unrelated(key, 'not _layers/<alg>/<hex>/link');
+    return { kind: 'layer-link', root, repository: key.slice(nameStart, nameEnd), digest };
   }
 
-  if (marker === '_uploads') {
-    const uploadId = parts[m + 1];
-    if (uploadId === undefined || !isUploadId(uploadId)) return unrelated(key, 'invalid upload id');
-    const what = parts[m + 2];
-    if (tail === 3 && what === 'data') return { kind: 'upload-data', root, repository, uploadId };
-    if (tail === 3 && what === 'startedat') {
+  if (key.startsWith('_uploads/', m)) {
+    const a = m + 9;
+    const e1 = key.indexOf('/', a);
+    if (e1 === -1 || !isUploadIdRange(key, a, e1)) return unrelated(key, 'invalid upload id');
+    const repository = key.slice(nameStart, nameEnd);
+    const uploadId = key.slice(a, e1);
+    if (restIs(key, e1, '/data')) return { kind: 'upload-data', root, repository, uploadId };
+    if (restIs(key, e1, '/startedat')) {
       return { kind: 'upload-startedat', root, repository, uploadId };
     }
-    if (tail === 5 && what === 'hashstates') {
-      const algorithm = parts[m + 3]!;
-      const offset = parseOffset(parts[m + 4]!);
-      if (!isAlgorithm(algorithm, 0, algorithm.length) || offset === undefined) {
-        return unrelated(key, 'invalid hashstate');
-      }
+    if (key.startsWith('/hashstates/', e1)) {
+      const b = e1 + 12;
+      const e2 = key.indexOf('/', b);
+      const offset = e2 === -1 ? -1 : parseOffsetRange(key, e2 + 1, key.length);
+      if (offset < 0 || !isAlgorithm(key, b, e2)) return unrelated(key, 'invalid hashstate');
+      const algorithm = key.slice(b, e2);
       return { kind: 'upload-hashstate', root, repository, uploadId, algorithm, offset };
     }
     return unrelated(key, 'unknown _uploads object');
   }
 
-  // _manifests
-  const sub = parts[m + 1];
-  if (sub === 'revisions') {
-    if (tail !== 5 || parts[m + 4] !== 'link') {
-      return unrelated(key, 'not _manifests/revisions/<alg>/<hex>/link');
-    }
-    const digest = digestAt(parts, m + 2);
-    if (digest === undefined) return unrelated(key, 'invalid revision digest');
-    return { kind: 'revision-link', root, repository, digest };
+  if (key.startsWith('_manifests/revisions/', m)) {
+    const digest = digestThen(key, m + 21, '/link');
+    if (digest === undefined) return unrelated(key, 'not _manifests/revisions/<alg>/<hex>/link');
+    return { kind: 'revision-link', root, repository: key.slice(nameStart, nameEnd), digest };
   }
-  if (sub === 'tags') {
-    const tag = parts[m + 2];
-    if (!isValidTag(tag)) return unrelated(key, 'invalid tag');
-    if (tail === 5 && parts[m + 3] === 'current' && parts[m + 4] === 'link') {
-      return { kind: 'tag-current-link', root, repository, tag };
+
+  if (key.startsWith('_manifests/tags/', m)) {
+    const t = m + 16;
+    const e1 = key.indexOf('/', t);
+    if (e1 === -1 || !isTagRange(key, t, e1)) return unrelated(key, 'invalid tag');
+    if (restIs(key, e1, '/current/link')) {
+      const repository = key.slice(nameStart, nameEnd);
+      return { kind: 'tag-current-link', root, repository, tag: key.slice(t, e1) };
     }
-    if (tail === 7 && parts[m + 3] === 'index' && parts[m + 6] === 'link') {
-      const digest = digestAt(parts, m + 4);
-      if (digest === undefined) return unrelated(key, 'invalid tag index digest');
-      return { kind: 'tag-index-link', root, repository, tag, digest };
+    if (key.startsWith('/index/', e1)) {
+      const digest = digestThen(key, e1 + 7, '/link');
+      if (digest === undefined) return unrelated(key, 'invalid tag index link');
+      const repository = key.slice(nameStart, nameEnd);
+      return { kind: 'tag-index-link', root, repository, tag: key.slice(t, e1), digest };
     }
     return unrelated(key, 'unknown _manifests/tags object');
   }
-  return unrelated(key, 'unknown _manifests object');
+  return unrelated(key, 'unknown _uploads/_layers/_manifests object');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -405,6 +405,29 @@ describe('normalizeMessage properties', () => {
     );
   });
 
+  it('event times: the epoch ms of the ISO-8601 eventTime, whatever its form', () => {
+    const base = JSON.parse(read('s3-events/s3_event_manifest_revision_link_put.json'));
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('1970-01-01T00:00:00Z'),
+          max: new Date('9999-12-31T23:59:59Z'),
+          noInvalidDate: true,
+        }),
+        fc.constantFrom('ms', 's', 'offset'),
+        (d, form) => {
+          let iso = d.toISOString();
+          if (form === 's') iso = `${iso.slice(0, 19)}Z`;
+          if (form === 'offset') iso = `${iso.slice(0, 23)}+00:00`;
+          base.Records[0].eventTime = iso;
+          const e = normalizeMessage(base).events[0]!;
+          expect(e.time).toBe(Date.parse(iso));
+        }
+      ),
+      { numRuns: 2000 }
+    );
+  });
+
   it('unwrapRecorded on random lines: a body or a MalformedEventError', () => {
     fc.assert(
       fc.property(
