@@ -157,7 +157,8 @@ return {deleted, changed}
 `);
 
 /**
- * KEYS: keys. ARGV[1]: '1' to overwrite different content. Then per key: the same layout as
+ * KEYS: keys. ARGV[1]: '1' to overwrite different content, '0' not to, 'c' to only report
+ * conflicts (write nothing). Then per key: the same layout as
  * COMPARE_AND_DELETE followed by the pttl. Writes nothing when a key conflicts and force is off.
  * Replies {ok, restored, unchanged, conflicts} (indexes).
  */
@@ -201,6 +202,10 @@ for i, k in ipairs(KEYS) do
   a = a + 1
   plan[i] = e
   if e.state == 'different' then conflicts[#conflicts + 1] = i end
+end
+if ARGV[1] == 'c' then
+  if #conflicts > 0 then return {0, {}, {}, conflicts} end
+  return {1, {}, {}, {}}
 end
 if #conflicts > 0 and not force then return {0, {}, {}, conflicts} end
 local restored, unchanged = {}, {}
@@ -389,18 +394,7 @@ export class RedisRegistryCache implements RegistryCache {
   ): Promise<RestoreResult> {
     if (snapshots.length === 0) return { restored: [], unchanged: [], overwritten: [] };
     const unique = this.unique(snapshots);
-    this.checkRefs(unique);
-    await this.assertNotForeignDb();
-    const args: Buffer[] = [Buffer.from(options.force ? '1' : '0')];
-    for (const s of unique) {
-      const pttl = Number.isInteger(s.pttl) && s.pttl > 0 ? s.pttl : -1;
-      args.push(...snapshotArgs(s), Buffer.from(String(pttl)));
-    }
-    const reply = (await this.eval(
-      RESTORE,
-      unique.map((s) => s.key),
-      args
-    )) as unknown[];
+    const reply = await this.runRestore(unique, options.force ? '1' : '0');
     const label = (i: number) => cacheKeyLabel(unique[i]!);
     const conflicts = asIndexes(reply[3]).map(label);
     if (Number(reply[0]) !== 1) throw new RestoreConflictError(conflicts);
@@ -409,6 +403,29 @@ export class RedisRegistryCache implements RegistryCache {
       unchanged: asIndexes(reply[2]).map(label),
       overwritten: conflicts,
     };
+  }
+
+  /** Keys that now hold something else than their snapshot (restore would refuse them). */
+  async restoreConflicts(snapshots: readonly KeySnapshot[]): Promise<string[]> {
+    if (snapshots.length === 0) return [];
+    const unique = this.unique(snapshots);
+    const reply = await this.runRestore(unique, 'c');
+    return asIndexes(reply[3]).map((i) => cacheKeyLabel(unique[i]!));
+  }
+
+  private async runRestore(unique: KeySnapshot[], mode: '0' | '1' | 'c'): Promise<unknown[]> {
+    this.checkRefs(unique);
+    await this.assertNotForeignDb();
+    const args: Buffer[] = [Buffer.from(mode)];
+    for (const s of unique) {
+      const pttl = Number.isInteger(s.pttl) && s.pttl > 0 ? s.pttl : -1;
+      args.push(...snapshotArgs(s), Buffer.from(String(pttl)));
+    }
+    return (await this.eval(
+      RESTORE,
+      unique.map((s) => s.key),
+      args
+    )) as unknown[];
   }
 
   async *scanBlobDescriptors(count = this.scanCount): AsyncIterable<Digest[]> {
