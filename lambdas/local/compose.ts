@@ -69,11 +69,16 @@ export interface LocalOptions {
   maxReceiveCount?: number;
   /** @default 1000 */
   windowCheckIntervalMs?: number;
+  /** `host[:port]` of the registry, for the re-push command. @default 'localhost:5000' */
+  registryHost?: string;
 }
 
 /** What the findings poller calls for each finding (lambdas/app/remediate.ts's remediator). */
 export interface LocalRemediator {
   remediate(finding: Finding): Promise<ActionLine>;
+  /** Ends a run (one findings batch): one ticket for whatever went over a cap. */
+  endRun(): Promise<ActionLine | undefined>;
+  close(): Promise<void>;
 }
 
 export interface RemediatorParts {
@@ -85,9 +90,20 @@ export interface RemediatorParts {
   topicArn: string;
   clock: Clock;
   options: LocalOptions;
+  credentials: typeof LOCAL_CREDENTIALS;
+  /** PushGuard's version, for audit records. */
+  version: string;
 }
 
 export type RemediatorFactory = (parts: RemediatorParts) => Promise<LocalRemediator>;
+
+export interface LocalDeps {
+  env?: NodeJS.ProcessEnv;
+  /** Builds the remediator; the findings queue is not consumed without one. */
+  remediator?: RemediatorFactory;
+  /** @default '0.0.0' */
+  version?: string;
+}
 
 export interface LocalRuntime {
   ready: ReadyInfo;
@@ -169,7 +185,7 @@ function describe(err: unknown): string {
 export async function startLocal(
   options: LocalOptions,
   reporter: Reporter,
-  deps: { env?: NodeJS.ProcessEnv; remediator?: RemediatorFactory } = {}
+  deps: LocalDeps = {}
 ): Promise<LocalRuntime> {
   validate(options);
   const cleanups: { what: string; run: () => Promise<void> }[] = [];
@@ -194,7 +210,7 @@ export async function startLocal(
 async function start(
   options: LocalOptions,
   reporter: Reporter,
-  deps: { env?: NodeJS.ProcessEnv; remediator?: RemediatorFactory },
+  deps: LocalDeps,
   cleanups: { what: string; run: () => Promise<void> }[]
 ): Promise<ReadyInfo> {
   const region = options.region ?? 'us-east-1';
@@ -310,7 +326,10 @@ async function start(
       topicArn,
       clock: systemClock,
       options,
+      credentials: LOCAL_CREDENTIALS,
+      version: deps.version ?? '0.0.0',
     });
+    cleanups.push({ what: 'remediator', run: () => remediator.close() });
     const findingsPoller = startSqsPoller({
       sqs,
       queueUrl: findings.url,
@@ -323,6 +342,12 @@ async function start(
             log(`remediation of ${record.id} failed (retried): ${describe(err)}`);
             failed.push(record.id);
           }
+        }
+        try {
+          const summary = await remediator.endRun();
+          if (summary) reporter.action(summary);
+        } catch (err) {
+          log(`end of remediation run: ${describe(err)}`);
         }
         return failed;
       },

@@ -67,7 +67,7 @@ export function jsonReporter(streams: ReporterStreams): Reporter {
       streams.err.write(registryConfig);
     },
     finding: (f) => line({ event: 'finding', ...findingFields(f) }),
-    action: (a) => line({ ...a, event: 'action' }),
+    action: (a) => line({ event: 'action', ...a }),
     log: (m) => streams.err.write(`${m}\n`),
   };
 }

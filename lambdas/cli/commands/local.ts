@@ -5,7 +5,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration, parseWindow } from '../../domain/duration.ts';
 import type { ConfigError } from '../../domain/errors.ts';
-import { type LocalOptions, type RemediatorFactory, startLocal } from '../../local/compose.ts';
+import { type LocalOptions, startLocal } from '../../local/compose.ts';
+import { createLocalRemediator } from '../../local/remediation.ts';
 import { jsonReporter, textReporter } from '../../local/reporter.ts';
 
 function intArg(min: number, max: number) {
@@ -45,6 +46,7 @@ interface CliOptions {
   auditDir: string;
   webhookSecret: string[];
   visibilityTimeout: number;
+  registryHost: string;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -82,11 +84,9 @@ export function toLocalOptions(o: CliOptions, env: NodeJS.ProcessEnv): LocalOpti
     auditDir: o.auditDir,
     webhookSecrets: o.webhookSecret.length > 0 ? o.webhookSecret : fromEnv,
     visibilityTimeoutSeconds: o.visibilityTimeout,
+    registryHost: o.registryHost,
   };
 }
-
-/** The remediator once lambdas/app/remediate.ts is wired (see compose.ts). */
-let remediatorFactory: RemediatorFactory | undefined;
 
 export function register(program: Command): void {
   program
@@ -140,6 +140,11 @@ export function register(program: Command): void {
       collect,
       []
     )
+    .option(
+      '--registry-host <host>',
+      'the registry as clients reach it, for re-push commands',
+      'localhost:5000'
+    )
     .addOption(
       new Option('--visibility-timeout <seconds>', 'SQS visibility timeout of the local queues')
         .default(30)
@@ -150,7 +155,8 @@ export function register(program: Command): void {
       const reporter = opts.json ? jsonReporter(streams) : textReporter(streams);
       const signal = untilSignal();
       const runtime = await startLocal(toLocalOptions(opts, process.env), reporter, {
-        remediator: remediatorFactory,
+        remediator: createLocalRemediator,
+        version: program.version(),
       });
       reporter.ready(runtime.ready);
       const got = await signal;
