@@ -1,4 +1,8 @@
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +133,45 @@ describe('CLI: pushguard audit', () => {
       expect(run.stdout).toBe('');
     } finally {
       c.disconnect();
+    }
+  });
+
+  it('--fix clears the stale keys under the remediator rules and reports each decision', async () => {
+    // Prepare: a fresh copy of the world in its own DB.
+    const [fixDb] = (await allocateDbs(1)) as [number];
+    const c = await connectFailFast(redisUrl(), fixDb);
+    const auditDir = await mkdtemp(join(tmpdir(), 'pushguard-cli-fix-'));
+    try {
+      const w = await seedAuditWorld(c, aws);
+      // Act
+      const run = await cli([
+        ...base(),
+        '--redis',
+        redisUrlForDb(fixDb),
+        '--fix',
+        '--json',
+        '--settle-ms',
+        '0',
+        '--audit-dir',
+        auditDir,
+      ]);
+      // Assess
+      expect(run.code).toBe(3);
+      const lines = run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.filter((l) => l.type === 'stale').map((l) => l.fix.decision)).toEqual([
+        'cleared',
+        'cleared',
+      ]);
+      expect(lines.at(-1).fix).toMatchObject({ cleared: 2, keysCleared: 6, errors: 0 });
+      expect(await c.exists(`blobs::${w.staleManifest}`, `blobs::${w.staleLayer}`)).toBe(0);
+      expect(await c.exists(`blobs::${w.shared}`, `blobs::${w.app.manifest}`)).toBe(2);
+      expect(readdirSync(auditDir)).toHaveLength(2);
+    } finally {
+      c.disconnect();
+      await rm(auditDir, { recursive: true, force: true });
     }
   });
 

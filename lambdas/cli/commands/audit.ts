@@ -8,7 +8,9 @@ import { hostname, userInfo } from 'node:os';
 import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Redis } from 'ioredis';
+import { FileAuditLog } from '../../adapters/file-audit-log.ts';
 import { connectRedis } from '../../adapters/redis-client.ts';
+import { RedisDeleteBudget } from '../../adapters/redis-delete-budget.ts';
 import { RedisRegistryCache } from '../../adapters/redis-registry-cache.ts';
 import { S3StorageChecker } from '../../adapters/s3-storage-checker.ts';
 import {
@@ -18,14 +20,22 @@ import {
   runAudit,
   type StaleEntry,
 } from '../../app/audit.ts';
+import { createRemediator } from '../../app/remediate.ts';
 import { ConfigError } from '../../domain/errors.ts';
 import { normalizeRootDirectory } from '../../domain/keys.ts';
 import { shortDigest } from '../../domain/messages.ts';
+import type { DeleteBudget } from '../../ports.ts';
+
+const VERSION = '0.1.0';
 
 /** --fix settings (the remediator's rules). */
 export interface FixOptions {
   registryHost: string;
+  /** Keys deleted at most in this run. */
   maxDeletes: number;
+  maxDeletesPerHour: number;
+  /** PushGuard's state Redis: the hourly budget shared with the deployed remediators. */
+  stateRedis?: string;
   maxKeysPerFinding: number;
   settleMs: number;
   auditDir: string;
@@ -115,9 +125,20 @@ export function register(program: Command): void {
     )
     .option('--registry-host <host>', 'registry host in re-push commands', 'harbor.example.com')
     .addOption(
-      new Option('--max-deletes <n>', '--fix: findings cleared at most in this run')
+      new Option('--max-deletes <n>', '--fix: keys deleted at most in this run')
         .default(100)
         .argParser(nonNegativeInt)
+    )
+    .addOption(
+      new Option('--max-deletes-per-hour <n>', '--fix: keys deleted at most per clock hour')
+        .default(500)
+        .argParser(nonNegativeInt)
+    )
+    .addOption(
+      new Option(
+        '--state-redis <url>',
+        "--fix: PushGuard's state Redis, to share the hourly delete budget with the deployed service"
+      ).argParser(redisUrlArg)
     )
     .addOption(
       new Option('--max-keys-per-finding <n>', '--fix: keys cleared at most per finding')
@@ -175,7 +196,32 @@ export async function audit(opts: AuditCliOptions): Promise<number> {
     }
     let remediator: AuditRemediator | undefined;
     if (opts.fix) {
-      remediator = await buildFixer(opts, { checker, registryCache, cacheLayer });
+      let budget: DeleteBudget = new RunBudget(opts.maxDeletesPerHour);
+      if (opts.stateRedis) {
+        const state = await connect(opts.stateRedis, 'state');
+        clients.push(state);
+        budget = new RedisDeleteBudget(state, { perHour: opts.maxDeletesPerHour });
+      }
+      remediator = createRemediator({
+        checker,
+        registryCache,
+        cacheLayer,
+        audit: new FileAuditLog(opts.auditDir),
+        budget,
+        notifiers: [],
+        clock: { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+        config: {
+          mode: 'enforce',
+          settleMs: opts.settleMs,
+          maxKeysPerFinding: opts.maxKeysPerFinding,
+          maxDeletesPerRun: opts.maxDeletes,
+          rootDirectory: opts.s3.rootDirectory,
+          registryHost: opts.registryHost,
+          actor: opts.actor,
+          version: VERSION,
+          cacheLayer: cacheLayer !== undefined,
+        },
+      });
     }
     const summary = await runAudit({
       checker,
@@ -295,16 +341,15 @@ function report(opts: AuditCliOptions, s: AuditSummary, rows: StaleEntry[]): voi
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-/** The remediator for --fix. */
-async function buildFixer(
-  _opts: AuditCliOptions,
-  _deps: {
-    checker: S3StorageChecker;
-    registryCache: RedisRegistryCache;
-    cacheLayer?: RedisRegistryCache;
+/** The hourly budget of a CLI run without a state Redis: this process only. */
+class RunBudget implements DeleteBudget {
+  private left: number;
+  constructor(perHour: number) {
+    this.left = perHour;
   }
-): Promise<AuditRemediator> {
-  throw new ConfigError([
-    '--fix needs the remediator (lambdas/app/remediate.ts), not available yet',
-  ]);
+  async reserve(wanted: number): Promise<number> {
+    const grant = Math.max(0, Math.min(wanted, this.left));
+    this.left -= grant;
+    return grant;
+  }
 }
