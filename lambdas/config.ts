@@ -58,13 +58,19 @@ const SECTIONS = {
   remediation: z
     .object({
       PUSHGUARD_MODE: z.enum(['dry-run', 'enforce']).default('dry-run'),
+      HARBOR_HOST: z.string().min(1),
+      CACHE_LAYER_DB: int(0, 255).optional(),
+      SETTLE_SECONDS: int(0, 60).default(5),
       CAP_PER_RUN: int(0, 10_000).default(20),
       CAP_PER_HOUR: int(0, 100_000).default(100),
-      CAP_PER_REPOSITORY: int(0, 10_000).default(10),
+      CAP_PER_FINDING: int(1, 10_000).default(10),
     })
     .transform((e) => ({
       mode: e.PUSHGUARD_MODE,
-      caps: { perRun: e.CAP_PER_RUN, perHour: e.CAP_PER_HOUR, perRepository: e.CAP_PER_REPOSITORY },
+      harborHost: e.HARBOR_HOST,
+      cacheLayerDb: e.CACHE_LAYER_DB,
+      settleMs: e.SETTLE_SECONDS * 1000,
+      caps: { perRun: e.CAP_PER_RUN, perHour: e.CAP_PER_HOUR, perFinding: e.CAP_PER_FINDING },
     })),
   /** Optional integrations: each is present only when its variables are set. */
   integrations: z
@@ -125,7 +131,7 @@ export const NEEDS = {
   's3-events': ['redis', 'registry', 'window', 'findingsQueue'],
   'window-check': ['redis', 'registry', 'window', 'findingsQueue'],
   remediate: ['redis', 'registry', 'remediation', 'auditBucket', 'findingsTopic', 'integrations'],
-  sweep: ['redis', 'registry', 'findingsQueue'],
+  sweep: ['redis', 'registry', 'remediation', 'auditBucket', 'findingsTopic', 'integrations'],
   notify: ['integrations'],
 } as const satisfies Record<string, readonly SectionName[]>;
 

@@ -29,6 +29,12 @@ export const pushGuardConfigSchema = z.object({
     .default(''),
   /** Redis DB of the registry's blob-descriptor cache: 1 with the installer, 2 with Helm. */
   registryDb: dbIndex,
+  /** Harbor core's cache-layer DB (0 on 2.7; `cache_layer_db_index` on ≥ 2.9), if enabled. */
+  cacheLayerDb: dbIndex.optional(),
+  /** Harbor's external host, for the re-push command in tickets (e.g. harbor.example.com). */
+  harborHost: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:\d+)?$/i, 'must be a host name, without scheme or path'),
   redis: z.object({
     host: z.string().min(1, 'is required'),
     port: z.number().int().min(1).max(65535).default(6379),
@@ -46,11 +52,14 @@ export const pushGuardConfigSchema = z.object({
     .refine((m) => Number.isInteger(Math.round(m * 60 * 1000) / 1000), 'must be whole seconds')
     .default(15),
   mode: z.enum(['dry-run', 'enforce']).default('dry-run'),
+  /** Delay between the two storage checks made before any delete. */
+  settleSeconds: z.number().int().min(0).max(60).default(5),
   caps: z
     .object({
       perRun: z.number().int().min(0).max(10_000).default(20),
       perHour: z.number().int().min(0).max(100_000).default(100),
-      perRepository: z.number().int().min(0).max(10_000).default(10),
+      /** Keys cleared at most for one finding (one repository and digest). */
+      perFinding: z.number().int().min(1).max(10_000).default(10),
     })
     .prefault({}),
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-...)'),
@@ -120,6 +129,9 @@ function crossFieldProblems(raw: Record<string, unknown>): string[] {
   const redis = (raw.redis ?? {}) as Record<string, unknown>;
   if (typeof redis.db === 'number' && redis.db === raw.registryDb) {
     problems.push('redis.db: must differ from registryDb (PushGuard never writes state there)');
+  }
+  if (typeof redis.db === 'number' && redis.db === raw.cacheLayerDb) {
+    problems.push('redis.db: must differ from cacheLayerDb');
   }
   if (!raw.securityGroupId && !raw.redisCidr && !raw.redisSecurityGroupId) {
     problems.push('redisCidr: set redisCidr or redisSecurityGroupId (or securityGroupId)');

@@ -8,20 +8,28 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import type { Redis } from 'ioredis';
+import { GitHubTicketTracker } from '../adapters/github-ticket-tracker.ts';
+import { JiraTicketTracker } from '../adapters/jira-ticket-tracker.ts';
 import { connectRedis } from '../adapters/redis-client.ts';
 import { RedisDedupe } from '../adapters/redis-dedupe.ts';
+import { RedisDeleteBudget } from '../adapters/redis-delete-budget.ts';
+import { RedisRegistryCache } from '../adapters/redis-registry-cache.ts';
 import { RedisWindowStore } from '../adapters/redis-window-store.ts';
+import { S3AuditLog } from '../adapters/s3-audit-log.ts';
 import { S3StorageChecker } from '../adapters/s3-storage-checker.ts';
 import { SecretsManagerSecrets } from '../adapters/secrets.ts';
 import { SlackNotifier } from '../adapters/slack-notifier.ts';
+import { SnsNotifier } from '../adapters/sns-notifier.ts';
 import { SqsEventQueue } from '../adapters/sqs-event-queue.ts';
 import { SqsFindingPublisher } from '../adapters/sqs-finding-publisher.ts';
 import type { IngestDeps } from '../app/ingest.ts';
+import type { RemediatorDeps } from '../app/remediate.ts';
 import type { WebhookDeps } from '../app/webhook-ingress.ts';
 import type { WindowCheckDeps } from '../app/window-check.ts';
 import { type ConfigFor, type Env, loadConfig, redisUrl } from '../config.ts';
-import type { Clock } from '../ports.ts';
+import type { Clock, TicketTracker } from '../ports.ts';
 import type { NotifyDeps } from './notify.ts';
+import type { SweepDeps } from './sweep.ts';
 
 type AnyHandler<E, R> = (event: E, context: Context) => Promise<R>;
 
@@ -99,4 +107,75 @@ export async function composeNotify(env: Env = process.env): Promise<NotifyDeps>
   if (!integrations.slack) return { notifiers: [] };
   const url = await secrets().get(integrations.slack.webhookSecretArn);
   return { notifiers: [new SlackNotifier({ defaultWebhookUrl: url })] };
+}
+
+/** Remediator graph shared by `remediate` and `sweep` (actor names the function). */
+async function remediatorDeps(
+  config: ConfigFor<'remediate'>,
+  actor: string
+): Promise<RemediatorDeps> {
+  const { redis, registry, remediation, integrations } = config;
+  const [state, registryRedis] = await Promise.all([
+    redisFor(redis, redis.stateDb),
+    redisFor(redis, registry.db),
+  ]);
+  const cacheLayerDb = remediation.cacheLayerDb;
+  const cacheLayer =
+    cacheLayerDb === undefined
+      ? undefined
+      : new RedisRegistryCache(await redisFor(redis, cacheLayerDb), { store: 'cache-layer' });
+  const s3 = new S3Client({});
+  return {
+    checker: new S3StorageChecker({ bucket: registry.bucket, client: s3 }),
+    registryCache: new RedisRegistryCache(registryRedis, { store: 'registry' }),
+    cacheLayer,
+    audit: new S3AuditLog({ bucket: config.auditBucket, client: s3 }),
+    budget: new RedisDeleteBudget(state, { perHour: remediation.caps.perHour }),
+    tickets: await ticketTracker(integrations),
+    notifiers: [new SnsNotifier({ topicArn: config.findingsTopic })],
+    clock: systemClock,
+    config: {
+      mode: remediation.mode,
+      settleMs: remediation.settleMs,
+      maxKeysPerFinding: remediation.caps.perFinding,
+      maxDeletesPerRun: remediation.caps.perRun,
+      rootDirectory: registry.rootDirectory,
+      registryHost: remediation.harborHost,
+      actor,
+      version: process.env.PUSHGUARD_VERSION ?? '0.1.0',
+      cacheLayer: cacheLayer !== undefined,
+    },
+  };
+}
+
+async function ticketTracker(
+  integrations: ConfigFor<'remediate'>['integrations']
+): Promise<TicketTracker | undefined> {
+  const { jira, github } = integrations;
+  if (jira) {
+    const apiToken = await secrets().get(jira.tokenSecretArn);
+    return new JiraTicketTracker({ ...jira, apiToken, extraLabels: ['pushguard'] });
+  }
+  if (github) {
+    const [owner, repo] = github.repository.split('/') as [string, string];
+    const token = await secrets().get(github.tokenSecretArn);
+    return new GitHubTicketTracker({ owner, repo, token, extraLabels: ['pushguard'] });
+  }
+  return undefined;
+}
+
+export async function composeRemediate(env: Env = process.env): Promise<RemediatorDeps> {
+  return remediatorDeps(loadConfig('remediate', env), 'pushguard-lambda:remediate');
+}
+
+export async function composeSweep(env: Env = process.env): Promise<SweepDeps> {
+  const remediator = await remediatorDeps(loadConfig('sweep', env), 'pushguard-lambda:sweep');
+  return {
+    remediator,
+    audit: {
+      checker: remediator.checker,
+      registryCache: remediator.registryCache,
+      rootDirectory: remediator.config.rootDirectory,
+    },
+  };
 }

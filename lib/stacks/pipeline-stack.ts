@@ -46,7 +46,7 @@ const DESCRIPTIONS: Record<FnName, string> = {
   's3-events': 'Correlates S3 events and webhooks in Redis windows',
   'window-check': 'Closes due correlation windows and emits findings',
   remediate: 'Re-verifies findings and clears stale registry cache keys (dry-run by default)',
-  sweep: 'Scheduled audit: registry Redis cache against S3',
+  sweep: 'Scheduled audit: registry Redis cache against S3, remediated like findings',
   notify: 'Forwards findings from SNS to Slack',
 };
 
@@ -163,18 +163,33 @@ export class PipelineStack extends Stack {
     }
     for (const s of secrets.webhook) s.grantRead(fn('webhook'));
     stateful.events.queue.grantSendMessages(fn('webhook'));
-    for (const name of ['s3-events', 'window-check', 'sweep'] as const) {
+    for (const name of ['s3-events', 'window-check'] as const) {
       stateful.findings.queue.grantSendMessages(fn(name));
     }
-    stateful.notifications.topic.grantPublish(fn('remediate'));
-    fn('remediate').addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: [stateful.auditBucket.arnForObjects('*')],
-      })
-    );
-    secrets.jiraToken?.grantRead(fn('remediate'));
-    secrets.githubToken?.grantRead(fn('remediate'));
+    // The sweep remediates what it finds itself (as `pushguard audit --fix`), so it gets the
+    // remediator's grants: audit records, the findings topic, the ticket tokens.
+    for (const name of ['remediate', 'sweep'] as const) {
+      stateful.notifications.topic.grantPublish(fn(name));
+      fn(name).addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [stateful.auditBucket.arnForObjects('*')],
+        })
+      );
+      secrets.jiraToken?.grantRead(fn(name));
+      secrets.githubToken?.grantRead(fn(name));
+      Validations.of(this.functions[name]).acknowledge(
+        {
+          id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+          reason: 'Publishing to the KMS-encrypted findings topic; scoped to that one key.',
+        },
+        {
+          id: `AwsSolutions-IAM5[Resource::<${logicalId(stateful.auditBucket)}.Arn>/*]`,
+          reason:
+            'PutObject only (no read, no delete) of new audit records; Object Lock keeps them.',
+        }
+      );
+    }
     secrets.slackWebhook?.grantRead(fn('notify'));
     acknowledgeFunctionFindings(this.functions, prefix, config.registryBucketName);
     for (const name of ['s3-events', 'remediate'] as const) {
@@ -185,16 +200,6 @@ export class PipelineStack extends Stack {
           '(DLQ after 5 receives) plays that role and is alarmed.',
       });
     }
-    Validations.of(this.functions.remediate).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: 'Publishing to the KMS-encrypted findings topic; scoped to that one key.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::<${logicalId(stateful.auditBucket)}.Arn>/*]`,
-        reason: 'PutObject only (no read, no delete) of new audit records; Object Lock keeps them.',
-      }
-    );
     Validations.of(schedulerRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${logicalId(fn('sweep'))}.Arn>:*]`,
       reason: 'The scheduler may invoke the sweep function and its versions; nothing else.',
@@ -271,6 +276,20 @@ function environments(config: PushGuardConfig, stateful: StatefulStack) {
     integrations.GITHUB_REPOSITORY = config.github.repository;
     integrations.GITHUB_TOKEN_SECRET_ARN = config.github.tokenSecretArn;
   }
+  const remediation = {
+    ...redis,
+    ...registry,
+    ...integrations,
+    PUSHGUARD_MODE: config.mode,
+    HARBOR_HOST: config.harborHost,
+    ...(config.cacheLayerDb === undefined ? {} : { CACHE_LAYER_DB: String(config.cacheLayerDb) }),
+    SETTLE_SECONDS: String(config.settleSeconds),
+    CAP_PER_RUN: String(config.caps.perRun),
+    CAP_PER_HOUR: String(config.caps.perHour),
+    CAP_PER_FINDING: String(config.caps.perFinding),
+    AUDIT_BUCKET: stateful.auditBucket.bucketName,
+    FINDINGS_TOPIC_ARN: stateful.notifications.topic.topicArn,
+  };
   return {
     webhook: {
       ...redis,
@@ -281,18 +300,8 @@ function environments(config: PushGuardConfig, stateful: StatefulStack) {
     },
     's3-events': { ...redis, ...registry, ...window, ...findingsQueue },
     'window-check': { ...redis, ...registry, ...window, ...findingsQueue },
-    remediate: {
-      ...redis,
-      ...registry,
-      ...integrations,
-      PUSHGUARD_MODE: config.mode,
-      CAP_PER_RUN: String(config.caps.perRun),
-      CAP_PER_HOUR: String(config.caps.perHour),
-      CAP_PER_REPOSITORY: String(config.caps.perRepository),
-      AUDIT_BUCKET: stateful.auditBucket.bucketName,
-      FINDINGS_TOPIC_ARN: stateful.notifications.topic.topicArn,
-    },
-    sweep: { ...redis, ...registry, ...findingsQueue },
+    remediate: remediation,
+    sweep: remediation,
     notify: integrations,
   } satisfies Record<FnName, Record<string, string>>;
 }

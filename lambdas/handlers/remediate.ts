@@ -1,0 +1,48 @@
+/**
+ * `remediate` (SQS findings queue): one remediator per invocation (a "run": caps per run, one
+ * summary ticket for what was over a cap), each record on its own through Powertools'
+ * BatchProcessor: a RetryableError (storage did not answer with certainty) or any other throw
+ * fails that record only; it is retried, then dead-lettered.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { createRemediator, type RemediatorDeps } from '../app/remediate.ts';
+import type { Finding } from '../domain/types.ts';
+import { count, logger, MetricName, metrics } from '../observability.ts';
+import { composeRemediate, lazyHandler } from './compose.ts';
+
+const FindingShape = z.looseObject({
+  id: z.string().min(1),
+  kind: z.string().min(1),
+  repository: z.string().min(1),
+  evidence: z.array(z.string()),
+  verified: z.boolean(),
+});
+
+export const processor = new BatchProcessor(EventType.SQS);
+
+export const makeHandler = (deps: RemediatorDeps) =>
+  middy<SQSEvent, SQSBatchResponse>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .handler(async (event, context) => {
+      const remediator = createRemediator(deps);
+      const onRecord = async (record: SQSRecord) => {
+        const finding = FindingShape.parse(JSON.parse(record.body)) as unknown as Finding;
+        const report = await remediator.remediate(finding);
+        count(MetricName.KeysCleared, report.clearedKeys.length);
+        if (report.ticket?.created) count(MetricName.TicketsOpened);
+        count(MetricName.NotificationsFailed, report.notificationFailures);
+        logger.info('remediated', { findingId: report.findingId, decision: report.decision });
+      };
+      const response = await processPartialResponse(event, onRecord, processor, { context });
+      const summary = await remediator.endRun();
+      if (summary) logger.warn('over cap: summary ticket', { ticket: summary.ticket?.url });
+      return response;
+    });
+
+export const handler = lazyHandler(async () => makeHandler(await composeRemediate()));
