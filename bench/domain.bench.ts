@@ -23,14 +23,18 @@ function ingest(lines: readonly string[]): number {
   const cfg: EngineConfig = { windowMs: 600_000, reportUnverified: false, rootDirectory: 'harbor' };
   const state = createState();
   let findings = 0;
-  let i = 0;
   let now = 0;
+  let closedAt = 0;
   for (const line of lines) {
     for (const event of normalizeMessage(line, { rootDirectory: 'harbor' }).events) {
       now = event.time;
       findings += applyEvent(state, event, now, cfg).findings.length;
     }
-    if (++i % 1_000 === 0) findings += closeDue(state, now, cfg).findings.length;
+    // As replay does: close windows each tenth of a window of event time.
+    if (now - closedAt >= cfg.windowMs / 10) {
+      closedAt = now;
+      findings += closeDue(state, now, cfg).findings.length;
+    }
   }
   return findings;
 }

@@ -36,7 +36,8 @@ export interface ReplayResult {
   invalid: InvalidLineError[];
 }
 
-const CLOSE_EVERY = 1_000;
+/** Windows are closed every tenth of a window of event time, and on demand at the end. */
+const CLOSE_STEPS = 10;
 
 export async function replay(
   lines: AsyncIterable<string> | Iterable<string>,
@@ -60,7 +61,7 @@ export async function replay(
   };
   const result: ReplayResult = { findings: [], lines: 0, events: 0, skippedLines: 0, invalid: [] };
   let clock = Number.NEGATIVE_INFINITY;
-  let sinceClose = 0;
+  let closedAt = Number.NEGATIVE_INFINITY;
   for await (const raw of lines) {
     result.lines += 1;
     const text = raw.trim();
@@ -100,8 +101,8 @@ export async function replay(
       clock = now;
       result.events += 1;
       keep(applyEvent(state, event, now, cfg).findings);
-      if (++sinceClose >= CLOSE_EVERY) {
-        sinceClose = 0;
+      if (clock - closedAt >= cfg.windowMs / CLOSE_STEPS) {
+        closedAt = clock;
         keep(closeDue(state, clock, cfg).findings);
       }
     }
