@@ -17,7 +17,7 @@ import {
   seedCoreCacheDecoys,
   seedFromTrace,
 } from '../support/seed-registry-cache.ts';
-import { lambdaContext, sqsEvent } from './support.ts';
+import { lambdaContext, sqsLambdaEvent } from './support.ts';
 
 const TRACE = readFileSync(
   new URL('../fixtures/registry-traces/e3-repush-stale.redis.txt', import.meta.url),
@@ -72,7 +72,10 @@ describe('Function: remediate', () => {
       JSON.stringify(finding({ digest: UNKNOWN, repository: 'library/other' })),
       JSON.stringify({ id: 'x' }),
     ];
-    const res = await makeRemediate(r.deps)(sqsEvent(bodies, 'f'), lambdaContext('remediate'));
+    const res = await makeRemediate(r.deps)(
+      sqsLambdaEvent(bodies, 'f'),
+      lambdaContext('remediate')
+    );
     expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([
       'f-1',
       'f-2',
@@ -86,7 +89,7 @@ describe('Function: remediate', () => {
   it('deletes nothing in dry-run and still writes the plan to the audit log', async () => {
     const r = await seeded({ mode: 'dry-run' });
     const res = await makeRemediate(r.deps)(
-      sqsEvent([JSON.stringify(finding())], 'd'),
+      sqsLambdaEvent([JSON.stringify(finding())], 'd'),
       lambdaContext('remediate')
     );
     expect(res.batchItemFailures).toEqual([]);

@@ -7,7 +7,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, Context, SQSEvent } from 'aws-lambda';
 
 export function fixture(path: string): string {
   return readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
@@ -114,4 +114,9 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<stri
       })
     );
   }
+}
+
+/** The same event typed as aws-lambda's SQSEvent (what Powertools' BatchProcessor takes). */
+export function sqsLambdaEvent(bodies: string[], idPrefix = 'm'): SQSEvent {
+  return sqsEvent(bodies, idPrefix) as unknown as SQSEvent;
 }
