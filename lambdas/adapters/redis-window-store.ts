@@ -6,15 +6,16 @@
  * and any write to any of them by a concurrent invocation aborts the whole EXEC with no hint of
  * which key moved, so under load concurrent invocations for a busy repository keep aborting each
  * other (a WATCH retry storm), and the client must hold one connection per transaction. Instead
- * each state value carries a version token; we read everything in one pipelined round trip, run
- * the pure engine in memory, then send ONE script that checks every version (a compare-and-set
- * across all keys at once), then writes the new states with PEXPIRE, the deadline index, the
- * dedupe markers and the findings outbox. Redis runs a script atomically: other clients see all
+ * each state value carries a version token; we read everything in one round trip (a read-only
+ * script: the batch's dedupe markers and every scope it names), run the pure engine in memory,
+ * then send ONE script that checks every version and marker (a compare-and-set across all keys
+ * at once), then writes the new states with PEXPIRE, the deadline index, the dedupe markers and
+ * the findings outbox. Redis runs a script atomically: other clients see all
  * of it or none of it, the conflict check and the writes cannot interleave with another batch,
  * and the script names the conflicting key so only that batch retries (bounded). It is one
- * round trip whatever the batch size, and a connection loss before the script leaves nothing
- * half-written. The script is sent with EVALSHA (SCRIPT LOAD on NOSCRIPT), and lists every key
- * it touches in KEYS.
+ * round trip whatever the batch size (two with the read), and a connection loss before the
+ * script leaves nothing half-written. Scripts are sent with EVALSHA (SCRIPT LOAD on NOSCRIPT),
+ * and list every key they touch in KEYS.
  *
  * Why a sorted set of deadlines polled every minute, and not chained SQS delays. Windows run up
  * to 2 h but SQS DelaySeconds stops at 900 s, so a 2 h deadline would need a chain of at least 8
@@ -28,11 +29,14 @@
  *
  * Keys (all under the prefix, each with a TTL): `repo:<name>` and `blob:<digest>` hold
  * `{"v":"<version>","s":<state>}` and expire a margin after their deadline (at least `stateTtlMs`,
- * window plus margin, after their last write); `seen:<dedupeKey>` (dedupe of redelivered events) expires after `dedupeTtlSeconds`;
- * `deadlines` and `outbox` are refreshed on every write. Findings go to the outbox list in the
- * same script as the state that reported them, and leave it only once published (drainOutbox).
+ * window plus margin, after their last write). Dedupe markers of delivered events are short
+ * hashes of their dedupe keys in one set per hour of arrival, `seen:<hour>` (SMISMEMBER to test,
+ * SADD to mark: two commands per batch instead of one key per event), kept `dedupeTtlSeconds`
+ * past their hour. `deadlines` and `outbox` are refreshed on every write. Findings go to the
+ * outbox list in the same script as the state that reported them, and leave it only once
+ * published (drainOutbox).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   closeDue,
@@ -108,25 +112,66 @@ export interface ApplyResult extends EngineOutput {
 }
 
 /**
- * CAS-and-write. KEYS: deadlines, outbox, n scope keys, m seen keys. ARGV: n, m, longest scope TTL
- * (ms, the deadline index lives at least that long), dedupeTtlSeconds, outboxTtlSeconds, f
- * (findings), then 6 per scope (expected version, op, value, deadline-index member, deadline, TTL
- * ms), then f outbox entries. Ops: w = write and index its deadline, d = delete and unindex,
- * z = keep value and index its deadline, k = only check the version. Nothing is written unless
- * every version and dedupe marker is as read.
+ * Read of step (1). KEYS: b dedupe buckets, then n scope keys. ARGV: b, then the batch's dedupe
+ * ids. Returns {indexes (1-based) of ids already marked, values of the scope keys}.
+ * Arguments go to unpack() in chunks (Lua's C stack holds ~8000 values).
+ */
+const READ_LUA = `
+local b = tonumber(ARGV[1])
+local last = #ARGV
+local seen = {}
+for k = 1, b do
+  if redis.call('EXISTS', KEYS[k]) == 1 then
+    for s = 2, last, 4000 do
+      local flags = redis.call('SMISMEMBER', KEYS[k], unpack(ARGV, s, math.min(s + 3999, last)))
+      for i = 1, #flags do
+        if flags[i] == 1 then seen[#seen + 1] = s + i - 2 end
+      end
+    end
+  end
+end
+local values = {}
+for s = b + 1, #KEYS, 4000 do
+  local chunk = redis.call('MGET', unpack(KEYS, s, math.min(s + 3999, #KEYS)))
+  for i = 1, #chunk do values[#values + 1] = chunk[i] end
+end
+return {seen, values}
+`;
+
+/**
+ * CAS-and-write of step (3). KEYS: deadlines, outbox, n scope keys, b dedupe buckets (the last is
+ * the current one). ARGV: n, b, longest scope TTL (ms; the deadline index lives at least that
+ * long), bucket TTL (ms), outboxTtlSeconds, f (findings), m (dedupe ids), then 6 per scope
+ * (expected version, op, value, deadline-index member, deadline, TTL ms), then f outbox entries,
+ * then m dedupe ids. Ops: w = write and index its deadline, d = delete and unindex, z = keep value
+ * and index its deadline, k = only check the version. Nothing is written unless every version is
+ * as read and no id was marked meanwhile; the reply names what moved.
  */
 const APPLY_LUA = `
 local n = tonumber(ARGV[1])
-local m = tonumber(ARGV[2])
-local base = 6
+local b = tonumber(ARGV[2])
+local f = tonumber(ARGV[6])
+local m = tonumber(ARGV[7])
+local base = 7
+local ids = base + n * 6 + f + 1
 for i = 1, n do
   local cur = redis.call('GET', KEYS[2 + i])
   local v = ''
   if cur then v = string.match(cur, '^{"v":"([^"]*)"') or '?' end
   if v ~= ARGV[base + (i - 1) * 6 + 1] then return {0, KEYS[2 + i]} end
 end
-for j = 1, m do
-  if redis.call('EXISTS', KEYS[2 + n + j]) == 1 then return {0, KEYS[2 + n + j]} end
+if m > 0 then
+  for k = 1, b do
+    local bucket = KEYS[2 + n + k]
+    if redis.call('EXISTS', bucket) == 1 then
+      for s = ids, ids + m - 1, 4000 do
+        local flags = redis.call('SMISMEMBER', bucket, unpack(ARGV, s, math.min(s + 3999, ids + m - 1)))
+        for i = 1, #flags do
+          if flags[i] == 1 then return {0, bucket} end
+        end
+      end
+    end
+  end
 end
 for i = 1, n do
   local a = base + (i - 1) * 6
@@ -148,10 +193,15 @@ local maxTtl = tonumber(ARGV[3])
 if maxTtl > 0 and redis.call('PTTL', KEYS[1]) < maxTtl then
   redis.call('PEXPIRE', KEYS[1], maxTtl)
 end
-for j = 1, m do
-  redis.call('SET', KEYS[2 + n + j], '1', 'EX', ARGV[4])
+if m > 0 then
+  local current = KEYS[2 + n + b]
+  for s = ids, ids + m - 1, 4000 do
+    redis.call('SADD', current, unpack(ARGV, s, math.min(s + 3999, ids + m - 1)))
+  end
+  if redis.call('PTTL', current) < tonumber(ARGV[4]) then
+    redis.call('PEXPIRE', current, ARGV[4])
+  end
 end
-local f = tonumber(ARGV[6])
 local first = base + n * 6 + 1
 for k = first, first + f - 1 do
   redis.call('RPUSH', KEYS[2], ARGV[k])
@@ -196,6 +246,7 @@ function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+const READ = script(READ_LUA);
 const APPLY = script(APPLY_LUA);
 const DRAIN_LEASE = script(DRAIN_LEASE_LUA);
 const DRAIN_ACK = script(DRAIN_ACK_LUA);
@@ -222,6 +273,7 @@ class RedisWindowStore implements WindowStore {
   private readonly redis: Redis;
   private readonly engine: EngineConfig;
   private readonly dedupeTtlSeconds: number;
+  private readonly bucketMs: number;
   private readonly stateTtlMs: number;
   private readonly maxAttempts: number;
   private readonly closePageSize: number;
@@ -235,6 +287,7 @@ class RedisWindowStore implements WindowStore {
     this.prefix = options.prefix ?? 'pushguard:';
     this.engine = options.engine;
     this.dedupeTtlSeconds = options.dedupeTtlSeconds ?? DEFAULT_DEDUPE_TTL_SECONDS;
+    this.bucketMs = Math.max(1000, Math.min(3_600_000, (this.dedupeTtlSeconds * 1000) / 6));
     this.stateTtlMs = options.stateTtlMs ?? options.engine.windowMs + 30 * 60_000;
     this.maxAttempts = options.maxAttempts ?? 8;
     this.closePageSize = options.closePageSize ?? 500;
@@ -328,24 +381,31 @@ class RedisWindowStore implements WindowStore {
     now: number,
     extra: Set<ScopeId>
   ): Promise<{ output: ApplyResult } | { conflict: string }> {
-    // (1) one pipelined round trip: dedupe markers and every scope the batch names.
+    // (1) one round trip: which events were already applied, and every scope the batch names.
     const candidates = dropDuplicates(events, () => false);
     const scopes = [...scopesOfEvents(candidates.fresh, new Set(extra))];
-    const pipeline = this.redis.pipeline();
-    if (candidates.dedupeKeys.length > 0) {
-      pipeline.mget(candidates.dedupeKeys.map((k) => this.key(`seen:${k}`)));
-    }
-    if (scopes.length > 0) pipeline.mget(scopes.map((s) => this.key(s)));
-    const replies = pipeline.length > 0 ? await execPipeline(pipeline) : [];
-    const seenReply = candidates.dedupeKeys.length > 0 ? (replies.shift() ?? []) : [];
-    const seen = new Set(candidates.dedupeKeys.filter((_, i) => seenReply[i] != null));
-    const loaded = this.decode(scopes, scopes.length > 0 ? (replies.shift() ?? []) : []);
+    const ids = candidates.dedupeKeys.map(dedupeId);
+    const buckets = this.buckets(now);
+    const [seenIndexes, raws] = (await this.evalScript(
+      READ,
+      [...buckets.keys, ...scopes.map((s) => this.key(s))],
+      [buckets.keys.length, ...ids]
+    )) as [number[], (string | null)[]];
+    const loaded = this.decode(scopes, raws);
 
     // (2) the engine, in memory, on the partial state.
-    const { fresh, dedupeKeys, duplicates } = dropDuplicates(candidates.fresh, (k) => seen.has(k));
+    let { fresh, dedupeKeys } = candidates;
+    let freshIds = ids;
+    if (seenIndexes.length > 0) {
+      const seen = new Set(seenIndexes.map((i) => candidates.dedupeKeys[i - 1]));
+      fresh = fresh.filter((e) => !('dedupeKey' in e) || !seen.has(e.dedupeKey));
+      const keep = dedupeKeys.map((k) => !seen.has(k));
+      dedupeKeys = dedupeKeys.filter((_, i) => keep[i]);
+      freshIds = ids.filter((_, i) => keep[i]);
+    }
+    const duplicates = events.length - fresh.length;
     const state = partialState(new Map([...loaded].map(([id, l]) => [id, l.value])));
     const output: ApplyResult = { findings: [], checks: [], duplicates };
-    output.duplicates += events.length - candidates.fresh.length;
     for (const event of fresh) {
       const out = runEngine(state, event, now, this.engine);
       output.findings.push(...out.findings);
@@ -357,9 +417,18 @@ class RedisWindowStore implements WindowStore {
     if (plan.changes === 0 && dedupeKeys.length === 0 && output.findings.length === 0) {
       return { output };
     }
-    const seenKeys = dedupeKeys.map((k) => this.key(`seen:${k}`));
-    const result = await this.commit(plan, seenKeys, output.findings);
+    const result = await this.commit(plan, buckets, freshIds, output.findings);
     return result === true ? { output } : { conflict: result };
+  }
+
+  /** Dedupe buckets that can hold a marker still live at `now`; the last one is `now`'s. */
+  private buckets(now: number): { keys: string[]; ttlMs: number } {
+    const size = this.bucketMs;
+    const current = Math.floor(now / size);
+    const oldest = Math.floor((now - this.dedupeTtlSeconds * 1000) / size);
+    const keys: string[] = [];
+    for (let i = oldest; i <= current; i++) keys.push(this.key(`seen:${i}`));
+    return { keys, ttlMs: Math.ceil((current + 1) * size + this.dedupeTtlSeconds * 1000 - now) };
   }
 
   private async closeScopes(members: string[], now: number): Promise<EngineOutput> {
@@ -385,7 +454,7 @@ class RedisWindowStore implements WindowStore {
       const state = partialState(new Map([...loaded].map(([id, l]) => [id, l.value])));
       const output = closeDue(state, now, this.engine);
       const plan = this.plan(state, loaded, due, extra, now);
-      const result = await this.commit(plan, [], output.findings);
+      const result = await this.commit(plan, { keys: [], ttlMs: 0 }, [], output.findings);
       if (result === true) return output;
       conflict = result;
       await backoff(attempt);
@@ -402,11 +471,14 @@ class RedisWindowStore implements WindowStore {
         return;
       }
       const version = VERSION_RE.exec(raw)?.[1] ?? '?';
+      const head = `{"v":"${version}","s":`;
       try {
-        const value = (JSON.parse(raw) as { s: unknown }).s;
-        loaded.set(id, { version, value, json: JSON.stringify(value) });
+        if (!raw.startsWith(head) || !raw.endsWith('}')) throw new SyntaxError('not a state');
+        // The state's JSON exactly as this store wrote it: compared as text, parsed once.
+        const json = raw.slice(head.length, -1);
+        loaded.set(id, { version, value: JSON.parse(json), json });
       } catch {
-        // Unreadable: treated as absent, and overwritten by the CAS on '?'.
+        // Unreadable: treated as absent, and overwritten by the CAS on its version.
         loaded.set(id, { version });
       }
     });
@@ -462,22 +534,25 @@ class RedisWindowStore implements WindowStore {
   /** Runs the CAS script; true when applied, else the key that moved. */
   private async commit(
     plan: Plan,
-    seenKeys: string[],
+    buckets: { keys: string[]; ttlMs: number },
+    ids: string[],
     findings: Finding[]
   ): Promise<true | string> {
     const entries = findings.map((finding) =>
       JSON.stringify({ e: randomBytes(9).toString('base64url'), finding })
     );
-    const keys = [this.key('deadlines'), this.key('outbox'), ...plan.keys, ...seenKeys];
+    const keys = [this.key('deadlines'), this.key('outbox'), ...plan.keys, ...buckets.keys];
     const args = [
       plan.keys.length,
-      seenKeys.length,
+      buckets.keys.length,
       plan.maxTtl,
-      this.dedupeTtlSeconds,
+      buckets.ttlMs,
       this.outboxTtlSeconds,
       entries.length,
+      ids.length,
       ...plan.args,
       ...entries,
+      ...ids,
     ];
     const reply = (await this.evalScript(APPLY, keys, args)) as [number, string?];
     return reply[0] === 1 ? true : (reply[1] ?? '?');
@@ -491,7 +566,8 @@ class RedisWindowStore implements WindowStore {
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       const load = this.redis.pipeline();
-      for (const each of [APPLY, DRAIN_LEASE, DRAIN_ACK]) load.call('script', 'load', each.source);
+      for (const each of [READ, APPLY, DRAIN_LEASE, DRAIN_ACK])
+        load.call('script', 'load', each.source);
       await execPipeline(load);
       return this.redis.call('evalsha', argv);
     }
@@ -504,6 +580,11 @@ async function execPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<(s
     if (err) throw err;
     return value as (string | null)[];
   });
+}
+
+/** A short, fixed-size stand-in for a dedupe key (128 bits of its SHA-256). */
+function dedupeId(dedupeKey: string): string {
+  return hash('sha256', dedupeKey, 'base64url').slice(0, 22);
 }
 
 function uniqueFindings(entries: readonly string[]): Finding[] {

@@ -145,6 +145,8 @@ export async function dumpDb(redis: Redis): Promise<Record<string, DumpedKey>> {
         value = raw.startsWith('{"v":') ? (JSON.parse(raw) as { s: unknown }).s : raw;
       } else if (type === 'zset') {
         value = await redis.zrange(key, 0, -1, 'WITHSCORES');
+      } else if (type === 'set') {
+        value = (await redis.smembers(key)).sort();
       } else if (type === 'list') {
         value = (await redis.lrange(key, 0, -1)).map(
           (e) => (JSON.parse(e) as { finding: Finding }).finding
