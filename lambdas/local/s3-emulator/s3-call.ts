@@ -2,6 +2,7 @@
  * What an emulator addition sees of one S3 request, what it answers, and the helpers every addition
  * shares (body reading with a size cap, aws-chunked decoding, copy-source parsing, S3 errors).
  */
+import { constants } from 'node:buffer';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { PushGuardError } from '../../domain/errors.ts';
 import type { EmulatorStore } from './emulator-store.ts';
@@ -56,8 +57,8 @@ export class S3ApiError extends PushGuardError {
   }
 }
 
-/** S3's limit for one part or one PUT. */
-export const MAX_PART_BYTES = 5 * 1024 ** 3;
+/** S3's limit for one part (5 GiB), or the largest Buffer this Node.js can hold if smaller. */
+export const MAX_PART_BYTES = Math.min(5 * 1024 ** 3, constants.MAX_LENGTH);
 
 /** Reads the whole request body, failing with EntityTooLarge past `limit` bytes. */
 export async function readBody(raw: IncomingMessage, limit: number): Promise<Buffer> {

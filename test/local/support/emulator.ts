@@ -67,7 +67,7 @@ export async function notificationQueue(t: TestEmulator, name = 'events'): Promi
 }
 
 /** Every message body in the queue right now (they are enqueued synchronously). */
-export async function drain(t: TestEmulator, queueUrl: string): Promise<string[]> {
+export async function drain(t: Pick<TestEmulator, 'sqs'>, queueUrl: string): Promise<string[]> {
   const bodies: string[] = [];
   for (;;) {
     const out = await t.sqs.send(
