@@ -13,6 +13,9 @@
  *   seedJobserviceDecoys         `{harbor_job_service_namespace}:jobs:...`, `:known_jobs`, ...
  *   seedCacheLayer               `cache:manifest:digest:<d>` + `cache:artifact:repository:...`
  *   dumpKeys / dumpDb            byte-exact picture of keys (DUMP + PTTL) to prove "untouched"
+ *   contentOf / contentOfDb      byte-exact content (hash pairs, members, bytes) to prove a restore;
+ *                                DUMP of a hashtable-encoded hash or set depends on insertion
+ *                                history (`blobs::` hashes are: their digest value is > 64 bytes)
  *   clearDb                      FLUSHDB of the test's own DB (test support only)
  *   connectFailFast              a client RedisRegistryCache accepts (no offline queue, no resend)
  */
@@ -300,6 +303,57 @@ export async function dumpDb(client: Redis): Promise<KeyDump[]> {
   } while (cursor !== '0');
   keys.sort();
   return dumpKeys(client, keys);
+}
+
+export interface KeyContent {
+  key: string;
+  type: string;
+  hasTtl: boolean;
+  /** hash: [field, value] as base64, sorted. */
+  hash?: [string, string][];
+  /** set: members as base64, sorted. */
+  members?: string[];
+  /** string: base64 bytes; other types: base64 DUMP. */
+  value?: string;
+}
+
+/** Byte-exact content of `keys`, independent of the internal encoding and insertion order. */
+export async function contentOf(client: Redis, keys: readonly string[]): Promise<KeyContent[]> {
+  const out: KeyContent[] = [];
+  for (const key of keys) {
+    const type = await client.type(key);
+    const hasTtl = (await client.pttl(key)) >= 0;
+    const b64 = (b: Buffer) => b.toString('base64');
+    if (type === 'hash') {
+      const flat = (await client.callBuffer('HGETALL', key)) as Buffer[];
+      const hash: [string, string][] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) hash.push([b64(flat[i]!), b64(flat[i + 1]!)]);
+      hash.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+      out.push({ key, type, hasTtl, hash });
+    } else if (type === 'set') {
+      const members = ((await client.smembersBuffer(key)) as Buffer[]).map(b64).sort();
+      out.push({ key, type, hasTtl, members });
+    } else if (type === 'string') {
+      out.push({ key, type, hasTtl, value: b64((await client.getBuffer(key)) as Buffer) });
+    } else if (type === 'none') {
+      out.push({ key, type, hasTtl });
+    } else {
+      out.push({ key, type, hasTtl, value: b64((await client.dumpBuffer(key)) as Buffer) });
+    }
+  }
+  return out;
+}
+
+/** `contentOf` every key of the DB (SCAN), sorted by key. For small test DBs. */
+export async function contentOfDb(client: Redis): Promise<KeyContent[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, page] = await client.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...page);
+  } while (cursor !== '0');
+  return contentOf(client, keys.sort());
 }
 
 /** Empties the test's own DB. Test support only: PushGuard itself never flushes anything. */
