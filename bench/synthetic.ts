@@ -50,9 +50,13 @@ export function syntheticTrace(records: number, seed = 'bench', repositories = 5
   let seq = 0;
   let time = Date.parse('2026-11-25T10:00:00Z');
   let push = 0;
-  const put = (key: string, name = 'ObjectCreated:Put', size = 71) =>
-    out.push(body(key, name, ++seq, (time += 3), size));
-  const del = (key: string) => out.push(body(key, 'ObjectRemoved:Delete', ++seq, (time += 3)));
+  const emit = (key: string, name: string, size?: number) => {
+    seq += 1;
+    time += 3;
+    out.push(body(key, name, seq, time, size));
+  };
+  const put = (key: string, name = 'ObjectCreated:Put', size = 71) => emit(key, name, size);
+  const del = (key: string) => emit(key, 'ObjectRemoved:Delete');
   while (out.length < records) {
     push += 1;
     const repo = `project${push % 37}/service-${push % repositories}`;
