@@ -30,6 +30,7 @@ export function buildPushGuard(app: App, options: BuildOptions = {}) {
   };
   const stateful = new StatefulStack(app, `${prefix}Stateful`, {
     config,
+    namePrefix: prefix,
     env,
     description: 'PushGuard: queues, topics, audit bucket, registry bucket notifications',
     terminationProtection: true,
@@ -37,10 +38,11 @@ export function buildPushGuard(app: App, options: BuildOptions = {}) {
   const pipeline = new PipelineStack(app, `${prefix}Pipeline`, {
     config,
     stateful,
+    namePrefix: prefix,
     env,
     description: 'PushGuard: functions, webhook API, schedules, alarms',
   });
-  pipeline.addDependency(stateful);
+  pipeline.addStackDependency(stateful);
   if (options.nag ?? true) {
     Validations.of(app).addPlugins(
       new AwsSolutionsChecks(app),

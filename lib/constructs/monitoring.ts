@@ -2,7 +2,7 @@
  * Alarms and a dashboard for the pipeline.
  *
  * Default settings: per queue, an alarm when its DLQ holds any message and when its oldest message
- * is older than 15 minutes; per function, an alarm on any error in 5 minutes; an alarm when any
+ * is older than 15 minutes; an alarm when a stand-alone failure queue holds any message; per function, an alarm on any error in 5 minutes; an alarm when any
  * finding is emitted (EMF metric `PushGuard/Findings`); every alarm notifies the alarm topic on
  * ALARM and OK; missing data is "not breaching". One dashboard shows all of it.
  */
@@ -11,6 +11,7 @@ import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { assertValidProps } from './props.ts';
 import type { QueueWithDlq } from './queue-with-dlq.ts';
@@ -26,6 +27,11 @@ export interface MonitoringProps {
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /** Alarm actions go here. */
   readonly alarmTopic: sns.ITopic;
+  /**
+   * Stand-alone dead-letter queues (async deliveries) by a short name: alarmed on depth.
+   * @default - none
+   */
+  readonly deadLetterQueues?: Readonly<Record<string, sqs.IQueue>>;
   /**
    * Age of the oldest message that raises an alarm.
    * @default Duration.minutes(15)
@@ -85,6 +91,22 @@ export class Monitoring extends Construct {
         })
       );
       widgets.push(new cw.GraphWidget({ title: `${name} queue`, left: [age], right: [depth] }));
+    }
+    for (const [name, dlq] of Object.entries(props.deadLetterQueues ?? {})) {
+      const depth = dlq.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      });
+      add(
+        depth.createAlarm(this, `${name}FailuresDepth`, {
+          alarmDescription: `${name}: failed deliveries kept in the queue (inspect, then replay)`,
+          threshold: 0,
+          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+        })
+      );
+      widgets.push(new cw.GraphWidget({ title: `${name} failures`, left: [depth] }));
     }
     const errors: cw.IMetric[] = [];
     for (const [name, fn] of Object.entries(props.functions)) {

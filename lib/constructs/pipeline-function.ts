@@ -70,6 +70,10 @@ export class FunctionNetwork extends Construct {
     this.subnets = {
       subnets: props.subnetIds.map((s, i) => ec2.Subnet.fromSubnetId(this, `Subnet${i}`, s)),
     };
+    Validations.of(this).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+      reason: 'The subnets are only placed functions into; no route table is read or changed.',
+    });
     if (props.securityGroupId) {
       this.securityGroup = ec2.SecurityGroup.fromSecurityGroupId(
         this,

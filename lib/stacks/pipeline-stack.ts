@@ -10,6 +10,7 @@ import {
   Duration,
   Stack,
   type StackProps,
+  Token,
   Validations,
 } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -19,6 +20,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { FUNCTION_TIMEOUT_SECONDS, type PushGuardConfig, registryPrefix } from '../config.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
@@ -26,12 +28,17 @@ import { FunctionNetwork, PipelineFunction } from '../constructs/pipeline-functi
 import { PushGuardSecrets } from '../constructs/secrets.ts';
 import { SqsToLambda } from '../constructs/sqs-to-lambda.ts';
 import { WebhookIngress } from '../constructs/webhook-ingress.ts';
-import type { StatefulStack } from './stateful-stack.ts';
+import { auditBucketName, type StatefulStack } from './stateful-stack.ts';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: PushGuardConfig;
   /** Queues, topics and the audit bucket. */
   readonly stateful: StatefulStack;
+  /**
+   * The stateful stack's `namePrefix`.
+   * @default 'pushguard'
+   */
+  readonly namePrefix?: string;
   /**
    * Folder of the handler modules.
    * @default lambdas/handlers of this repository
@@ -76,7 +83,29 @@ export class PipelineStack extends Stack {
       jiraTokenSecretArn: config.jira?.tokenSecretArn,
       githubTokenSecretArn: config.github?.tokenSecretArn,
     });
-    const env = environments(config, stateful);
+    // Failed asynchronous invocations (rule, schedule, async retries). It lives here, not in the
+    // stateful stack: an EventBridge rule's DLQ policy names the rule, which would make the
+    // stateful stack depend on this one.
+    const failures = new sqs.Queue(this, 'InvocationFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(failures).acknowledge({
+        id,
+        reason: 'This queue IS a dead-letter queue (rule, schedule and async invocation failures).',
+      });
+    }
+    const auditBucket = auditBucketName(this, props.namePrefix);
+    const auditObjects = this.formatArn({
+      service: 's3',
+      region: '',
+      account: '',
+      resource: auditBucket,
+      resourceName: '*',
+    });
+    const env = environments(config, stateful, auditBucket);
     const make = (name: FnName) =>
       new PipelineFunction(this, `${pascal(name)}Fn`, {
         entry: `${dir}/${name}.ts`,
@@ -86,7 +115,7 @@ export class PipelineStack extends Stack {
         environment: env[name],
         logRetention: config.logRetentionDays,
         reservedConcurrentExecutions: name === 'webhook' ? 20 : undefined,
-        deadLetterQueue: stateful.asyncFailures,
+        deadLetterQueue: failures,
       });
     this.functions = {
       webhook: make('webhook'),
@@ -124,7 +153,7 @@ export class PipelineStack extends Stack {
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [
         new eventTargets.LambdaFunction(fn('window-check'), {
-          deadLetterQueue: stateful.asyncFailures,
+          deadLetterQueue: failures,
           retryAttempts: 2,
           maxEventAge: Duration.minutes(2),
         }),
@@ -140,7 +169,7 @@ export class PipelineStack extends Stack {
       schedule: scheduler.ScheduleExpression.expression(config.sweepCron),
       target: new schedulerTargets.LambdaInvoke(fn('sweep'), {
         role: schedulerRole,
-        deadLetterQueue: stateful.asyncFailures,
+        deadLetterQueue: failures,
         retryAttempts: 2,
         maxEventAge: Duration.hours(1),
       }),
@@ -148,7 +177,7 @@ export class PipelineStack extends Stack {
     stateful.notifications.addSlackNotifier(fn('notify'), stateful.asyncFailures);
     for (const name of ['window-check', 'sweep', 'notify'] as const) {
       fn(name).configureAsyncInvoke({
-        onFailure: new destinations.SqsDestination(stateful.asyncFailures),
+        onFailure: new destinations.SqsDestination(failures),
         retryAttempts: 2,
       });
     }
@@ -173,7 +202,7 @@ export class PipelineStack extends Stack {
       fn(name).addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['s3:PutObject'],
-          resources: [stateful.auditBucket.arnForObjects('*')],
+          resources: [auditObjects],
         })
       );
       secrets.jiraToken?.grantRead(fn(name));
@@ -184,7 +213,7 @@ export class PipelineStack extends Stack {
           reason: 'Publishing to the KMS-encrypted findings topic; scoped to that one key.',
         },
         {
-          id: `AwsSolutions-IAM5[Resource::<${logicalId(stateful.auditBucket)}.Arn>/*]`,
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${nagText(this, auditBucket)}/*]`,
           reason:
             'PutObject only (no read, no delete) of new audit records; Object Lock keeps them.',
         }
@@ -211,6 +240,7 @@ export class PipelineStack extends Stack {
         Object.entries(this.functions).map(([k, v]) => [pascal(k), v.function])
       ),
       alarmTopic: stateful.notifications.alarmTopic,
+      deadLetterQueues: { Delivery: stateful.asyncFailures, Invocation: failures },
     });
     new CfnOutput(this, 'WebhookUrl', {
       value: this.ingress.url,
@@ -218,6 +248,14 @@ export class PipelineStack extends Stack {
     });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
   }
+}
+
+/** A string with account/region tokens as cdk-nag prints it (`<AWS::AccountId>`...). */
+function nagText(stack: Stack, text: string): string {
+  const pseudo = (v: string, name: string) => (Token.isUnresolved(v) ? `<AWS::${name}>` : v);
+  return text
+    .replace(stack.account, pseudo(stack.account, 'AccountId'))
+    .replace(stack.region, pseudo(stack.region, 'Region'));
 }
 
 /** Logical id of a construct's CloudFormation resource, as cdk-nag prints it. */
@@ -246,7 +284,7 @@ function grantRegistryRead(fn: lambda.IFunction, bucket: string, prefix: string)
   );
 }
 
-function environments(config: PushGuardConfig, stateful: StatefulStack) {
+function environments(config: PushGuardConfig, stateful: StatefulStack, auditBucket: string) {
   const redis = {
     REDIS_HOST: config.redis.host,
     REDIS_PORT: String(config.redis.port),
@@ -287,7 +325,7 @@ function environments(config: PushGuardConfig, stateful: StatefulStack) {
     CAP_PER_RUN: String(config.caps.perRun),
     CAP_PER_HOUR: String(config.caps.perHour),
     CAP_PER_FINDING: String(config.caps.perFinding),
-    AUDIT_BUCKET: stateful.auditBucket.bucketName,
+    AUDIT_BUCKET: auditBucket,
     FINDINGS_TOPIC_ARN: stateful.notifications.topic.topicArn,
   };
   return {

@@ -15,6 +15,20 @@ import { S3ToSqs } from '../constructs/s3-to-sqs.ts';
 
 export interface StatefulStackProps extends StackProps {
   readonly config: PushGuardConfig;
+  /**
+   * Prefix of the audit bucket's name (`<prefix>-audit-<account>-<region>`, lower case).
+   * @default 'pushguard'
+   */
+  readonly namePrefix?: string;
+}
+
+/**
+ * The audit bucket's name. Derived (not generated) so the pipeline stack can build the same ARN
+ * from pseudo parameters instead of importing it: its PutObject grant then reads the same
+ * before and after synthesis, and its cdk-nag acknowledgement matches.
+ */
+export function auditBucketName(scope: Stack, prefix = 'pushguard'): string {
+  return `${prefix.toLowerCase()}-audit-${scope.account}-${scope.region}`;
 }
 
 export class StatefulStack extends Stack {
@@ -22,7 +36,7 @@ export class StatefulStack extends Stack {
   public readonly events: QueueWithDlq;
   /** Verified findings, consumed by `remediate`. */
   public readonly findings: QueueWithDlq;
-  /** Failed asynchronous deliveries: schedules, EventBridge rules, the Slack subscription. */
+  /** Failed deliveries of the bucket's EventBridge rule and of the Slack subscription. */
   public readonly asyncFailures: sqs.Queue;
   public readonly notifications: Notifications;
   public readonly auditBucket: s3.Bucket;
@@ -48,10 +62,13 @@ export class StatefulStack extends Stack {
     for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
       Validations.of(this.asyncFailures).acknowledge({
         id,
-        reason: 'This queue IS a dead-letter queue (schedules, rules, async invokes, SNS).',
+        reason: 'This queue IS a dead-letter queue (EventBridge rule, SNS subscription).',
       });
     }
-    this.auditBucket = this.createAuditBucket(config.auditRetentionDays);
+    this.auditBucket = this.createAuditBucket(
+      config.auditRetentionDays,
+      auditBucketName(this, props.namePrefix)
+    );
     new S3ToSqs(this, 'RegistryEvents', {
       bucketName: config.registryBucketName,
       prefix: registryPrefix(config),
@@ -61,7 +78,7 @@ export class StatefulStack extends Stack {
     });
   }
 
-  private createAuditBucket(retentionDays: number): s3.Bucket {
+  private createAuditBucket(retentionDays: number, bucketName: string): s3.Bucket {
     const accessLogs = new s3.Bucket(this, 'AuditAccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -75,6 +92,7 @@ export class StatefulStack extends Stack {
       reason: 'This bucket receives the audit bucket access logs; logging it would recurse.',
     });
     return new s3.Bucket(this, 'Audit', {
+      bucketName,
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
