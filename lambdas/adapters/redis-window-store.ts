@@ -69,6 +69,8 @@ import {
  */
 const DEFAULT_DEDUPE_TTL_SECONDS = 6 * 3600;
 const DEFAULT_OUTBOX_TTL_SECONDS = 7 * 24 * 3600;
+/** Characters of a dedupe id (base64url, so 6 bits each). */
+const ID_WIDTH = 22;
 
 export interface RedisWindowStoreOptions {
   /** A client from redis-client.ts (offline queue off). */
@@ -113,19 +115,23 @@ export interface ApplyResult extends EngineOutput {
 
 /**
  * Read of step (1). KEYS: b dedupe buckets, then n scope keys. ARGV: b, then the batch's dedupe
- * ids. Returns {indexes (1-based) of ids already marked, values of the scope keys}.
- * Arguments go to unpack() in chunks (Lua's C stack holds ~8000 values).
+ * ids packed end to end (ID_WIDTH characters each: one argument instead of thousands). Returns
+ * {indexes (1-based) of ids already marked, values of the scope keys}. unpack() goes in chunks
+ * (Lua's C stack holds ~8000 values).
  */
 const READ_LUA = `
 local b = tonumber(ARGV[1])
-local last = #ARGV
+local packed = ARGV[2]
+local w = ${ID_WIDTH}
+local ids = {}
+for i = 1, #packed / w do ids[i] = string.sub(packed, (i - 1) * w + 1, i * w) end
 local seen = {}
 for k = 1, b do
-  if redis.call('EXISTS', KEYS[k]) == 1 then
-    for s = 2, last, 4000 do
-      local flags = redis.call('SMISMEMBER', KEYS[k], unpack(ARGV, s, math.min(s + 3999, last)))
+  if #ids > 0 and redis.call('EXISTS', KEYS[k]) == 1 then
+    for s = 1, #ids, 4000 do
+      local flags = redis.call('SMISMEMBER', KEYS[k], unpack(ids, s, math.min(s + 3999, #ids)))
       for i = 1, #flags do
-        if flags[i] == 1 then seen[#seen + 1] = s + i - 2 end
+        if flags[i] == 1 then seen[#seen + 1] = s + i - 1 end
       end
     end
   end
@@ -141,9 +147,9 @@ return {seen, values}
 /**
  * CAS-and-write of step (3). KEYS: deadlines, outbox, n scope keys, b dedupe buckets (the last is
  * the current one). ARGV: n, b, longest scope TTL (ms; the deadline index lives at least that
- * long), bucket TTL (ms), outboxTtlSeconds, f (findings), m (dedupe ids), then 6 per scope
- * (expected version, op, value, deadline-index member, deadline, TTL ms), then f outbox entries,
- * then m dedupe ids. Ops: w = write and index its deadline, d = delete and unindex, z = keep value
+ * long), bucket TTL (ms), outboxTtlSeconds, f (findings), then 6 per scope (expected version,
+ * op, value, deadline-index member, deadline, TTL ms), then f outbox entries, then the dedupe ids
+ * packed as in READ_LUA. Ops: w = write and index its deadline, d = delete and unindex, z = keep value
  * and index its deadline, k = only check the version. Nothing is written unless every version is
  * as read and no id was marked meanwhile; the reply names what moved.
  */
@@ -151,9 +157,12 @@ const APPLY_LUA = `
 local n = tonumber(ARGV[1])
 local b = tonumber(ARGV[2])
 local f = tonumber(ARGV[6])
-local m = tonumber(ARGV[7])
-local base = 7
-local ids = base + n * 6 + f + 1
+local base = 6
+local packed = ARGV[base + n * 6 + f + 1]
+local w = ${ID_WIDTH}
+local ids = {}
+for i = 1, #packed / w do ids[i] = string.sub(packed, (i - 1) * w + 1, i * w) end
+local m = #ids
 for i = 1, n do
   local cur = redis.call('GET', KEYS[2 + i])
   local v = ''
@@ -164,8 +173,8 @@ if m > 0 then
   for k = 1, b do
     local bucket = KEYS[2 + n + k]
     if redis.call('EXISTS', bucket) == 1 then
-      for s = ids, ids + m - 1, 4000 do
-        local flags = redis.call('SMISMEMBER', bucket, unpack(ARGV, s, math.min(s + 3999, ids + m - 1)))
+      for s = 1, m, 4000 do
+        local flags = redis.call('SMISMEMBER', bucket, unpack(ids, s, math.min(s + 3999, m)))
         for i = 1, #flags do
           if flags[i] == 1 then return {0, bucket} end
         end
@@ -195,8 +204,8 @@ if maxTtl > 0 and redis.call('PTTL', KEYS[1]) < maxTtl then
 end
 if m > 0 then
   local current = KEYS[2 + n + b]
-  for s = ids, ids + m - 1, 4000 do
-    redis.call('SADD', current, unpack(ARGV, s, math.min(s + 3999, ids + m - 1)))
+  for s = 1, m, 4000 do
+    redis.call('SADD', current, unpack(ids, s, math.min(s + 3999, m)))
   end
   if redis.call('PTTL', current) < tonumber(ARGV[4]) then
     redis.call('PEXPIRE', current, ARGV[4])
@@ -389,7 +398,7 @@ class RedisWindowStore implements WindowStore {
     const [seenIndexes, raws] = (await this.evalScript(
       READ,
       [...buckets.keys, ...scopes.map((s) => this.key(s))],
-      [buckets.keys.length, ...ids]
+      [buckets.keys.length, ids.join('')]
     )) as [number[], (string | null)[]];
     const loaded = this.decode(scopes, raws);
 
@@ -549,10 +558,9 @@ class RedisWindowStore implements WindowStore {
       buckets.ttlMs,
       this.outboxTtlSeconds,
       entries.length,
-      ids.length,
       ...plan.args,
       ...entries,
-      ...ids,
+      ids.join(''),
     ];
     const reply = (await this.evalScript(APPLY, keys, args)) as [number, string?];
     return reply[0] === 1 ? true : (reply[1] ?? '?');
@@ -582,9 +590,9 @@ async function execPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<(s
   });
 }
 
-/** A short, fixed-size stand-in for a dedupe key (128 bits of its SHA-256). */
+/** A short, fixed-size stand-in for a dedupe key (132 bits of its SHA-256, base64url). */
 function dedupeId(dedupeKey: string): string {
-  return hash('sha256', dedupeKey, 'base64url').slice(0, 22);
+  return hash('sha256', dedupeKey, 'base64url').slice(0, ID_WIDTH);
 }
 
 function uniqueFindings(entries: readonly string[]): Finding[] {
