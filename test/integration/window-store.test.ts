@@ -183,6 +183,18 @@ describe('Adapter: RedisWindowStore', () => {
       expect(summary(closedThrice.findings)).toEqual(summary(closedOnce.findings));
     });
 
+    it('remembers delivered events for the dedupe horizon (6 h), not forever', async () => {
+      const records = traceRecords('e1-push').slice(0, 10);
+      const events = eventsOf(records);
+      const now = lastTime(records);
+      const store = new RedisWindowStore({ redis: await freshDb(), engine: ENGINE });
+      await store.apply(events, now);
+      const within = await store.apply(events, now + 5 * 3600_000);
+      const beyond = await store.apply(events, now + 8 * 3600_000);
+      expect(within.duplicates).toBe(10);
+      expect(beyond.duplicates).toBe(0);
+    });
+
     it('drops a duplicate inside one batch', async () => {
       const redis = await freshDb();
       const store = new RedisWindowStore({ redis, engine: ENGINE });

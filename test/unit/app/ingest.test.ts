@@ -177,6 +177,24 @@ describe('Function: ingestBatch()', () => {
     expect(JSON.stringify(store.snapshot())).toBe(snapshot);
   });
 
+  it('forgets delivered events after the dedupe horizon, and state once its windows are closed', async () => {
+    const store = new MemoryWindowStore({ engine: ENGINE, dedupeTtlSeconds: 3600 });
+    const records = trace('e1-push').slice(0, 10);
+    const t = lastTime(records);
+    const clock = clockAt(t);
+    await ingestBatch(records, { store, publisher: publisher(), clock });
+    clock.t = t + 3599_000;
+    expect((await ingestBatch(records, { store, publisher: publisher(), clock })).duplicates).toBe(
+      10
+    );
+    clock.t = t + 3601_000;
+    await store.closeDue(clock.t);
+    expect(store.snapshot().scopes['repo:library/stale']).toBeUndefined();
+    expect((await ingestBatch(records, { store, publisher: publisher(), clock })).duplicates).toBe(
+      0
+    );
+  });
+
   it('keeps findings in the outbox when publishing fails, and delivers them once on the next drain', async () => {
     const store = new MemoryWindowStore({ engine: ENGINE });
     const records = trace('e1-push', 'e2-lose-manifest-data', 'e3-repush-stale');
