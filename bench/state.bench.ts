@@ -75,7 +75,13 @@ async function endToEnd(
   redis: Redis | undefined,
   prefix: string,
   lines: readonly string[]
-): Promise<{ perSecond: number; trips: number[]; published: number }> {
+): Promise<{
+  perSecond: number;
+  trips: number[];
+  published: number;
+  clientCpuUs: number;
+  redisCpuUs: number;
+}> {
   const wrapped = redis ? counted(redis) : { client: undefined, trips: () => 0 };
   const store = wrapped.client
     ? new RedisWindowStore({ redis: wrapped.client, prefix, engine: ENGINE })
@@ -84,6 +90,8 @@ async function endToEnd(
   const publisher = { publish: async (f: readonly Finding[]) => void published.push(...f) };
   const trips: number[] = [];
   const batchTimes = batchClock(lines);
+  const redisCpu0 = redis ? await redisCpuUs(redis) : 0;
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   for (let i = 0; i < lines.length; i += BATCH) {
     const records = lines.slice(i, i + BATCH).map((body, j) => ({ id: String(i + j), body }));
@@ -98,7 +106,22 @@ async function endToEnd(
     if (result.failures.length > 0) throw result.failures[0]!.error;
     trips.push(wrapped.trips() - before);
   }
-  return { perSecond: lines.length / seconds(start), trips, published: published.length };
+  const perSecond = lines.length / seconds(start);
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    perSecond,
+    trips,
+    published: published.length,
+    clientCpuUs: cpu.user + cpu.system,
+    redisCpuUs: redis ? (await redisCpuUs(redis)) - redisCpu0 : 0,
+  };
+}
+
+/** CPU time the redis-server process has used (INFO cpu), in µs. */
+async function redisCpuUs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
 }
 
 /** The time of the last event of each batch (what a live consumer's clock would read). */
@@ -170,6 +193,20 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
         value: Math.round(e2e.perSecond),
         unit: 'records/s',
         baseline: { name: 'ingestBatch on MemoryWindowStore', value: Math.round(memory.perSecond) },
+      },
+      {
+        name: 'state: client CPU per record, ingestBatch on Redis (robust to a busy machine)',
+        value: e2e.clientCpuUs / lines.length,
+        unit: 'µs/record',
+        baseline: {
+          name: 'ingestBatch on MemoryWindowStore',
+          value: memory.clientCpuUs / lines.length,
+        },
+      },
+      {
+        name: 'state: redis-server CPU per record (whole server while the trace ran)',
+        value: e2e.redisCpuUs / lines.length,
+        unit: 'µs/record',
       },
       {
         name: 'state: Redis round trips per 10k-record batch (max over 10 batches)',
