@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     env: { POWERTOOLS_DEV: 'true', POWERTOOLS_METRICS_DISABLED: 'true' },
     pool: 'forks',
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -131,9 +131,12 @@ function describe(e: StorageEvent): string {
 /** True when the event is a duplicate or older than what was applied for its key. */
 function staleFor(seqs: Record<string, string>, e: StorageEvent): boolean {
   if (!e.sequencer) return false;
-  const last = seqs[e.key];
+  // Keyed relative to the repository (`_manifests/...`): the state is per repository already.
+  const at = e.key.indexOf('/_', e.key.lastIndexOf('repositories/'));
+  const key = at >= 0 ? e.key.slice(at + 1) : e.key;
+  const last = seqs[key];
   if (last !== undefined && sequencerCompare(e.sequencer, last) <= 0) return true;
-  seqs[e.key] = e.sequencer;
+  seqs[key] = e.sequencer;
   return false;
 }
 
