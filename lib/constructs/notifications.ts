@@ -27,6 +27,11 @@ export interface NotificationsProps {
    * @default - a new key with rotation
    */
   readonly key?: kms.IKey;
+  /**
+   * Where undeliverable alarm emails go.
+   * @default - none (then no email subscription is allowed)
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
 }
 
 export class Notifications extends Construct {
@@ -41,6 +46,9 @@ export class Notifications extends Construct {
     const problems: string[] = [];
     if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
       problems.push(`alarmEmail is not an email address: ${props.alarmEmail}`);
+    }
+    if (props.alarmEmail !== undefined && !props.deadLetterQueue) {
+      problems.push('alarmEmail needs a deadLetterQueue for undeliverable messages');
     }
     assertValidProps('Notifications', problems);
 
@@ -74,7 +82,9 @@ export class Notifications extends Construct {
       enforceSSL: true,
     });
     if (props.alarmEmail) {
-      this.alarmTopic.addSubscription(new subs.EmailSubscription(props.alarmEmail));
+      this.alarmTopic.addSubscription(
+        new subs.EmailSubscription(props.alarmEmail, { deadLetterQueue: props.deadLetterQueue })
+      );
     }
   }
 

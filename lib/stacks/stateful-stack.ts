@@ -44,9 +44,6 @@ export class StatefulStack extends Stack {
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
     const { config } = props;
-    this.notifications = new Notifications(this, 'Notifications', {
-      alarmEmail: config.alarmEmail,
-    });
     this.events = new QueueWithDlq(this, 'Events', {
       visibilityTimeout: Duration.seconds(6 * FUNCTION_TIMEOUT_SECONDS['s3-events']),
     });
@@ -62,9 +59,13 @@ export class StatefulStack extends Stack {
     for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
       Validations.of(this.asyncFailures).acknowledge({
         id,
-        reason: 'This queue IS a dead-letter queue (EventBridge rule, SNS subscription).',
+        reason: 'This queue IS a dead-letter queue (EventBridge rule, SNS subscriptions).',
       });
     }
+    this.notifications = new Notifications(this, 'Notifications', {
+      alarmEmail: config.alarmEmail,
+      deadLetterQueue: this.asyncFailures,
+    });
     this.auditBucket = this.createAuditBucket(
       config.auditRetentionDays,
       auditBucketName(this, props.namePrefix)
