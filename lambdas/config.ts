@@ -10,6 +10,8 @@ import { ConfigError } from './domain/errors.ts';
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const secretArn = z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, 'must be a secret ARN');
+/** SQS queue URL (emulators use hosts like `sqs.us-east-1.127.0.0.1`, so no strict URL check). */
+const queueUrl = z.string().regex(/^https?:\/\/[^\s/]+\/\S+$/, 'must be an SQS queue URL');
 const csvArns = z
   .string()
   .transform((s) => s.split(',').filter((x) => x.trim() !== ''))
@@ -46,8 +48,8 @@ const SECTIONS = {
   window: z
     .object({ WINDOW_SECONDS: int(1, 7200) })
     .transform((e) => ({ windowMs: e.WINDOW_SECONDS * 1000 })),
-  eventsQueue: z.object({ EVENTS_QUEUE_URL: z.url() }).transform((e) => e.EVENTS_QUEUE_URL),
-  findingsQueue: z.object({ FINDINGS_QUEUE_URL: z.url() }).transform((e) => e.FINDINGS_QUEUE_URL),
+  eventsQueue: z.object({ EVENTS_QUEUE_URL: queueUrl }).transform((e) => e.EVENTS_QUEUE_URL),
+  findingsQueue: z.object({ FINDINGS_QUEUE_URL: queueUrl }).transform((e) => e.FINDINGS_QUEUE_URL),
   findingsTopic: z
     .object({ FINDINGS_TOPIC_ARN: z.string().regex(/^arn:aws[a-z-]*:sns:/) })
     .transform((e) => e.FINDINGS_TOPIC_ARN),
