@@ -1,10 +1,13 @@
 /** Each construct validates its props and throws ONE InvalidPropsError listing every problem. */
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
-import { FunctionNetwork } from '../../lib/constructs/pipeline-function.ts';
+import { FunctionNetwork, PipelineFunction } from '../../lib/constructs/pipeline-function.ts';
 import { InvalidPropsError } from '../../lib/constructs/props.ts';
 import { QueueWithDlq } from '../../lib/constructs/queue-with-dlq.ts';
 import { S3ToSqs } from '../../lib/constructs/s3-to-sqs.ts';
@@ -128,5 +131,33 @@ describe('other constructs', () => {
           })
       )
     ).toHaveLength(4);
+  });
+});
+
+describe('PipelineFunction bundling', () => {
+  it('bundles a handler offline with the local esbuild into an ESM module with a source map', async () => {
+    const s = stack();
+    const network = new FunctionNetwork(s, 'N', {
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: ['subnet-0123456789abcdef0'],
+      redisPort: 6379,
+      redisCidr: '10.0.0.0/16',
+    });
+    const pf = new PipelineFunction(s, 'Webhook', {
+      entry: fileURLToPath(new URL('../../lambdas/handlers/webhook.ts', import.meta.url)),
+      description: 'bundling test',
+      network,
+    });
+    const assembly = App.of(s)!.node.root as App;
+    const dir = assembly.synth().directory;
+    const code = Template.fromStack(s).toJSON().Resources[
+      s.getLogicalId(pf.function.node.defaultChild as CfnElement)
+    ].Properties.Code as { S3Key: string };
+    const hash = code.S3Key.replace(/\.zip$/, '');
+    const bundle = readFileSync(join(dir, `asset.${hash}`, 'index.mjs'), 'utf8');
+    expect(bundle).toMatch(/export\s*\{[^}]*handler/);
+    expect(bundle).toContain('createRequire');
+    expect(bundle).not.toContain('@aws-sdk/client-sqs/dist-cjs'); // the SDK stays external
+    expect(existsSync(join(dir, `asset.${hash}`, 'index.mjs.map'))).toBe(true);
   });
 });
