@@ -75,9 +75,8 @@ describe('Pipeline stack: SQS event sources', () => {
     expect(Object.keys(esms)).toHaveLength(2);
     for (const e of Object.values(esms)) {
       expect(e.Properties?.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
-      expect(
-        (e.Properties?.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency
-      ).toBeGreaterThanOrEqual(2);
+      const scaling = e.Properties!.ScalingConfig as { MaximumConcurrency: number };
+      expect(scaling.MaximumConcurrency).toBeGreaterThanOrEqual(2);
     }
   });
 
