@@ -4,19 +4,10 @@
  * least-privilege grants, alarms and the dashboard.
  */
 import { fileURLToPath } from 'node:url';
-import {
-  type CfnElement,
-  CfnOutput,
-  Duration,
-  Stack,
-  type StackProps,
-  Token,
-  Validations,
-} from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -28,6 +19,15 @@ import { FunctionNetwork, PipelineFunction } from '../constructs/pipeline-functi
 import { PushGuardSecrets } from '../constructs/secrets.ts';
 import { SqsToLambda } from '../constructs/sqs-to-lambda.ts';
 import { WebhookIngress } from '../constructs/webhook-ingress.ts';
+import {
+  acknowledgeFunctionFindings,
+  environments,
+  type FnName,
+  grantRegistryRead,
+  logicalId,
+  nagText,
+  pascal,
+} from './pipeline-helpers.ts';
 import { auditBucketName, type StatefulStack } from './stateful-stack.ts';
 
 export interface PipelineStackProps extends StackProps {
@@ -45,8 +45,6 @@ export interface PipelineStackProps extends StackProps {
    */
   readonly handlersDir?: string;
 }
-
-type FnName = keyof typeof FUNCTION_TIMEOUT_SECONDS;
 
 const DESCRIPTIONS: Record<FnName, string> = {
   webhook: 'Harbor webhook ingress: authenticate, dedupe, enqueue',
@@ -247,113 +245,5 @@ export class PipelineStack extends Stack {
       description: "Harbor webhook policy 'Endpoint URL'",
     });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
-  }
-}
-
-/** A string with account/region tokens as cdk-nag prints it (`<AWS::AccountId>`...). */
-function nagText(stack: Stack, text: string): string {
-  const pseudo = (v: string, name: string) => (Token.isUnresolved(v) ? `<AWS::${name}>` : v);
-  return text
-    .replace(stack.account, pseudo(stack.account, 'AccountId'))
-    .replace(stack.region, pseudo(stack.region, 'Region'));
-}
-
-/** Logical id of a construct's CloudFormation resource, as cdk-nag prints it. */
-function logicalId(c: Construct): string {
-  const cfn = c.node.defaultChild as CfnElement;
-  return Stack.of(cfn).resolve(cfn.logicalId) as string;
-}
-
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
-}
-
-/** GetObject under the registry prefix, ListBucket limited to it; nothing else, no Delete. */
-function grantRegistryRead(fn: lambda.IFunction, bucket: string, prefix: string): void {
-  const stack = Stack.of(fn);
-  const bucketArn = stack.formatArn({ service: 's3', region: '', account: '', resource: bucket });
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`${bucketArn}/${prefix}*`] })
-  );
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions: ['s3:ListBucket'],
-      resources: [bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
-    })
-  );
-}
-
-function environments(config: PushGuardConfig, stateful: StatefulStack, auditBucket: string) {
-  const redis = {
-    REDIS_HOST: config.redis.host,
-    REDIS_PORT: String(config.redis.port),
-    REDIS_TLS: String(config.redis.tls),
-    REDIS_STATE_DB: String(config.redis.db),
-    ...(config.redis.authSecretArn ? { REDIS_AUTH_SECRET_ARN: config.redis.authSecretArn } : {}),
-  };
-  const registry = {
-    REGISTRY_BUCKET: config.registryBucketName,
-    REGISTRY_ROOT_DIRECTORY: config.rootDirectory,
-    REGISTRY_DB: String(config.registryDb),
-  };
-  const window = { WINDOW_SECONDS: String(Math.round(config.windowMinutes * 60)) };
-  const findingsQueue = { FINDINGS_QUEUE_URL: stateful.findings.queue.queueUrl };
-  const integrations: Record<string, string> = {};
-  if (config.slack) {
-    integrations.SLACK_WEBHOOK_SECRET_ARN = config.slack.webhookSecretArn;
-    if (config.slack.channel) integrations.SLACK_CHANNEL = config.slack.channel;
-  }
-  if (config.jira) {
-    integrations.JIRA_BASE_URL = config.jira.baseUrl;
-    integrations.JIRA_PROJECT_KEY = config.jira.projectKey;
-    integrations.JIRA_EMAIL = config.jira.email;
-    integrations.JIRA_TOKEN_SECRET_ARN = config.jira.tokenSecretArn;
-  }
-  if (config.github) {
-    integrations.GITHUB_REPOSITORY = config.github.repository;
-    integrations.GITHUB_TOKEN_SECRET_ARN = config.github.tokenSecretArn;
-  }
-  const remediation = {
-    ...redis,
-    ...registry,
-    ...integrations,
-    PUSHGUARD_MODE: config.mode,
-    HARBOR_HOST: config.harborHost,
-    ...(config.cacheLayerDb === undefined ? {} : { CACHE_LAYER_DB: String(config.cacheLayerDb) }),
-    SETTLE_SECONDS: String(config.settleSeconds),
-    CAP_PER_RUN: String(config.caps.perRun),
-    CAP_PER_HOUR: String(config.caps.perHour),
-    CAP_PER_FINDING: String(config.caps.perFinding),
-    AUDIT_BUCKET: auditBucket,
-    FINDINGS_TOPIC_ARN: stateful.notifications.topic.topicArn,
-  };
-  return {
-    webhook: {
-      ...redis,
-      EVENTS_QUEUE_URL: stateful.events.queue.queueUrl,
-      WEBHOOK_SECRET_ARNS: [config.webhook.secretArn, config.webhook.previousSecretArn]
-        .filter(Boolean)
-        .join(','),
-    },
-    's3-events': { ...redis, ...registry, ...window, ...findingsQueue },
-    'window-check': { ...redis, ...registry, ...window, ...findingsQueue },
-    remediate: remediation,
-    sweep: remediation,
-    notify: integrations,
-  } satisfies Record<FnName, Record<string, string>>;
-}
-
-/** Findings that are the point of the design, acknowledged in place with the reason. */
-function acknowledgeFunctionFindings(
-  functions: Record<FnName, PipelineFunction>,
-  prefix: string,
-  bucket: string
-): void {
-  for (const pf of Object.values(functions)) {
-    Validations.of(pf).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${prefix}*]`,
-      reason: 'Read-only GetObject on the registry prefix: keys are content-addressed digests.',
-    });
   }
 }
