@@ -30,7 +30,13 @@ export function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 }
 
-/** GetObject under the registry prefix, ListBucket limited to it; nothing else, no Delete. */
+/**
+ * GetObject under the registry prefix and ListBucket on the bucket itself; nothing else, no Delete.
+ * ListBucket carries no `s3:prefix` condition on purpose: S3 answers a HeadObject of a missing key
+ * with 404 only to callers allowed to list the bucket (403 otherwise), and a HeadObject request has
+ * no `s3:prefix` to match. Without it every "missing" would read as "unknown" and nothing would ever
+ * be remediated. The resource is the bucket's own ARN, not a wildcard.
+ */
 export function grantRegistryRead(fn: lambda.IFunction, bucket: string, prefix: string): void {
   const stack = Stack.of(fn);
   const bucketArn = stack.formatArn({ service: 's3', region: '', account: '', resource: bucket });
@@ -38,11 +44,7 @@ export function grantRegistryRead(fn: lambda.IFunction, bucket: string, prefix: 
     new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`${bucketArn}/${prefix}*`] })
   );
   fn.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions: ['s3:ListBucket'],
-      resources: [bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
-    })
+    new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketArn] })
   );
 }
 
