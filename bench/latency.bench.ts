@@ -17,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { Redis } from 'ioredis';
 import { connectRedis } from '../lambdas/adapters/redis-client.ts';
 import { findingOf, startPushguardLocal } from '../test/support/pushguard-local.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
@@ -32,19 +31,26 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
 }
 
-/** Two DBs holding no key, highest numbers first (away from the usual 0, 1 and 15). */
+/** `n` DBs holding no key, highest numbers first (away from the usual 0, 1 and 15). */
 export async function emptyDbs(redisUrl: string, n: number): Promise<number[]> {
+  let databases = 16;
+  const probe = await connectRedis(`${redisUrl}/0`);
+  try {
+    const reply = (await probe.call('CONFIG', 'GET', 'databases')) as string[];
+    databases = Number(reply[1]) || 16;
+  } catch {
+    // CONFIG not allowed for this user: assume the default of 16
+  } finally {
+    probe.disconnect();
+  }
   const found: number[] = [];
-  for (let db = 250; db > 1 && found.length < n; db--) {
+  for (let db = Math.min(databases, 251) - 1; db > 1 && found.length < n; db--) {
     if (db === 15) continue;
-    let client: Redis | undefined;
+    const client = await connectRedis(`${redisUrl}/${db}`);
     try {
-      client = await connectRedis(`${redisUrl}/${db}`);
       if ((await client.dbsize()) === 0) found.push(db);
-    } catch {
-      break; // fewer DBs configured on this server
     } finally {
-      client?.disconnect();
+      client.disconnect();
     }
   }
   if (found.length < n) throw new Error(`bench needs ${n} empty Redis DBs at ${redisUrl}`);

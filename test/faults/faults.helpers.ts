@@ -173,3 +173,68 @@ export function distinct(findings: readonly Finding[]): string[] {
     ),
   ].sort();
 }
+
+export interface PairedTiming<K extends string> {
+  meanNs: Record<K, number>;
+  medianNs: Record<K, number>;
+  /** Median over rounds of (variant time / `base` time in the same round). */
+  medianRatio: Record<K, number>;
+}
+
+/**
+ * Paired timing: `rounds` rounds, each timing `perRound` calls of every variant in a shuffled
+ * order, so drift, GC and JIT hit all variants alike. Returns per-call means and medians, and the
+ * median per-round ratio of each variant to `base`.
+ */
+export async function pairedTiming<K extends string>(
+  call: (input: string) => unknown | Promise<unknown>,
+  variants: Record<K, string>,
+  base: K,
+  opts: { rounds?: number; perRound?: number; seed?: number } = {}
+): Promise<PairedTiming<K>> {
+  const rounds = opts.rounds ?? 100;
+  const perRound = opts.perRound ?? 100;
+  const random = prng(opts.seed ?? 4242);
+  const keys = Object.keys(variants) as K[];
+  const samples = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let i = 0; i < 2000; i++) for (const k of keys) await call(variants[k]); // warm-up
+  for (let round = 0; round < rounds; round++) {
+    for (const k of shuffle(keys, random)) {
+      const input = variants[k];
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < perRound; i++) await call(input);
+      samples[k].push(Number(process.hrtime.bigint() - start) / perRound);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const out = { meanNs: {}, medianNs: {}, medianRatio: {} } as PairedTiming<K>;
+  for (const k of keys) {
+    out.meanNs[k] = samples[k].reduce((a, b) => a + b, 0) / samples[k].length;
+    out.medianNs[k] = median(samples[k]);
+    out.medianRatio[k] = median(samples[k].map((t, i) => t / samples[base][i]!));
+  }
+  return out;
+}
+
+/** What a short-circuiting comparison would do: stop at the first differing character. */
+export function naiveMatches(given: string | undefined, secrets: readonly string[]): boolean {
+  if (given === undefined) return false;
+  for (const s of secrets) {
+    if (s.length !== given.length) continue;
+    let i = 0;
+    while (i < s.length && s.charCodeAt(i) === given.charCodeAt(i)) i++;
+    if (i === s.length) return true;
+  }
+  return false;
+}
+
+/** A 1 KB bearer token and two of the same length, wrong in the first or the last byte. */
+export function tokenVariants(secret: string) {
+  const flip = (s: string, at: number) =>
+    s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1);
+  return {
+    right: secret,
+    wrongFirstByte: flip(secret, 0),
+    wrongLastByte: flip(secret, secret.length - 1),
+  };
+}

@@ -13,77 +13,31 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { acceptWebhook, authorizationMatches } from '../../lambdas/app/webhook-ingress.ts';
-import { prng, shuffle } from './faults.helpers.ts';
+import { naiveMatches, type PairedTiming, pairedTiming, tokenVariants } from './faults.helpers.ts';
 
 const ROUNDS = 100;
 const PER_ROUND = 100;
 const SECRET = `Bearer ${randomBytes(760).toString('base64url')}`.slice(0, 1024);
 const PREVIOUS = `Bearer ${randomBytes(760).toString('base64url')}`.slice(0, 1024);
-const flip = (s: string, at: number) =>
-  s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1);
-const VARIANTS = {
-  right: SECRET,
-  wrongFirstByte: flip(SECRET, 0),
-  wrongLastByte: flip(SECRET, SECRET.length - 1),
-};
+const VARIANTS = tokenVariants(SECRET);
 type Variant = keyof typeof VARIANTS;
 
-/** What a short-circuiting implementation would do: stop at the first differing character. */
-function naiveMatches(given: string | undefined, secrets: readonly string[]): boolean {
-  if (given === undefined) return false;
-  for (const s of secrets) {
-    if (s.length !== given.length) continue;
-    let i = 0;
-    while (i < s.length && s.charCodeAt(i) === given.charCodeAt(i)) i++;
-    if (i === s.length) return true;
-  }
-  return false;
-}
-
-interface Timing {
-  meanNs: Record<Variant, number>;
-  medianNs: Record<Variant, number>;
-  /** Median over rounds of (variant time / wrongFirstByte time) in the same round. */
-  medianRatio: Record<Variant, number>;
-}
-
-async function measure(
+const measure = <K extends Variant>(
   call: (given: string) => unknown | Promise<unknown>,
-  variants: readonly Variant[]
-): Promise<Timing> {
-  const random = prng(4242);
-  const samples = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<
-    Variant,
-    number[]
-  >;
-  for (let i = 0; i < 2000; i++) for (const v of variants) await call(VARIANTS[v]); // warm-up
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const v of shuffle(variants, random)) {
-      const given = VARIANTS[v];
-      const start = process.hrtime.bigint();
-      for (let i = 0; i < PER_ROUND; i++) await call(given);
-      samples[v].push(Number(process.hrtime.bigint() - start) / PER_ROUND);
-    }
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const base = samples.wrongFirstByte;
-  const meanNs = {} as Record<Variant, number>;
-  const medianNs = {} as Record<Variant, number>;
-  const medianRatio = {} as Record<Variant, number>;
-  for (const v of variants) {
-    meanNs[v] = mean(samples[v]);
-    medianNs[v] = median(samples[v]);
-    medianRatio[v] = median(samples[v].map((t, i) => t / base[i]!));
-  }
-  return { meanNs, medianNs, medianRatio };
-}
+  keys: readonly K[]
+) =>
+  pairedTiming(
+    call,
+    Object.fromEntries(keys.map((k) => [k, VARIANTS[k]])) as Record<K, string>,
+    'wrongFirstByte' as K,
+    { rounds: ROUNDS, perRound: PER_ROUND }
+  );
 
-function show(name: string, t: Timing): void {
-  const parts = Object.entries(t.meanNs).map(
-    ([v, ns]) =>
-      `${v} mean ${ns.toFixed(0)} ns, median ${t.medianNs[v as Variant].toFixed(0)} ns, ` +
-      `paired ratio ×${t.medianRatio[v as Variant].toFixed(3)}`
+function show<K extends Variant>(name: string, t: PairedTiming<K>): void {
+  const parts = (Object.keys(t.meanNs) as K[]).map(
+    (v) =>
+      `${v} mean ${t.meanNs[v].toFixed(0)} ns, median ${t.medianNs[v].toFixed(0)} ns, ` +
+      `paired ratio ×${t.medianRatio[v].toFixed(3)}`
   );
   console.log(`R10 timing, ${name}, ${ROUNDS * PER_ROUND} calls each: ${parts.join('; ')}`);
 }
@@ -94,7 +48,7 @@ describe('R10 webhook timing: a wrong token is refused in the same time wherever
     expect(authorizationMatches(VARIANTS.right, secrets)).toBe(true);
     expect(authorizationMatches(VARIANTS.wrongFirstByte, secrets)).toBe(false);
     expect(authorizationMatches(VARIANTS.wrongLastByte, secrets)).toBe(false);
-    const variants: Variant[] = ['right', 'wrongFirstByte', 'wrongLastByte'];
+    const variants = ['right', 'wrongFirstByte', 'wrongLastByte'] as const;
 
     const real = await measure((g) => authorizationMatches(g, secrets), variants);
     const naive = await measure((g) => naiveMatches(g, secrets), variants);
