@@ -94,7 +94,7 @@ async function remediatorBehindProxy(): Promise<{
   armNextDelete(cut: Omit<CutFault, 'scope'>): void;
 }> {
   const client = await connectRedis(`redis://${proxy.address}/${registryDb}`, {
-    commandTimeoutMs: 1000,
+    commandTimeoutMs: 3000,
     connectionName: 'r8-remediator',
   });
   const state = await connectRedis(`${redisUrl()}/${stateDb}`);
