@@ -6,9 +6,9 @@
  * Directories are 0755 and files 0644 so skopeo can read them as another user.
  */
 import { createCipheriv, createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -48,9 +48,28 @@ export interface BuiltIndex {
   layers: Layer[];
 }
 
+/**
+ * The temporary directory, if every directory above it lets other users through (skopeo may run
+ * as `nobody`); otherwise /tmp.
+ */
+export function sharedTmpBase(): string {
+  const base = tmpdir();
+  let dir = base;
+  for (;;) {
+    try {
+      if ((statSync(dir).mode & 0o001) === 0) return '/tmp';
+    } catch {
+      return '/tmp';
+    }
+    const up = dirname(dir);
+    if (up === dir) return base;
+    dir = up;
+  }
+}
+
 /** A new temporary directory other users can read (mkdtemp makes 0700), for layouts. */
 export function readableTempDir(prefix = 'pushguard-oci-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(sharedTmpBase(), prefix));
   chmodSync(dir, 0o755);
   return dir;
 }

@@ -9,8 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sharedTmpBase } from './oci-image.ts';
 
 export interface SkopeoEnv {
   home: string;
@@ -24,7 +24,7 @@ export interface SkopeoEnv {
 const NOBODY = 65534;
 
 /** A fresh HOME (and so a fresh blob-info cache) for skopeo; as root, skopeo runs as nobody. */
-export function createSkopeoEnv(base = tmpdir()): SkopeoEnv {
+export function createSkopeoEnv(base = sharedTmpBase()): SkopeoEnv {
   const home = mkdtempSync(join(base, 'pushguard-skopeo-'));
   const tmp = join(home, 'tmp');
   mkdirSync(tmp);
