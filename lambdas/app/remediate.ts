@@ -70,6 +70,17 @@ export interface RemediatorConfig {
   cacheLayer: boolean;
   /** Tries per notifier. @default 3 */
   notifyAttempts?: number;
+  /** How long a finding acted on stays claimed, so redeliveries do nothing twice. @default 300 */
+  claimTtlSeconds?: number;
+}
+
+/**
+ * One claim per (mode, finding) across concurrent remediators: `SET NX EX` in PushGuard's state DB
+ * (lambdas/adapters/redis-dedupe.ts). Released when the action failed, so the retry can act.
+ */
+export interface FindingClaims {
+  firstSeen(key: string, ttlSeconds: number): Promise<boolean>;
+  release(key: string): Promise<void>;
 }
 
 export interface RemediatorDeps {
@@ -82,6 +93,8 @@ export interface RemediatorDeps {
   notifiers: Notifier[];
   clock: Clock;
   config: RemediatorConfig;
+  /** Exactly one action per finding when findings are delivered more than once. */
+  claims?: FindingClaims;
 }
 
 export type ActionDecision =
@@ -92,7 +105,8 @@ export type ActionDecision =
   | 'changed-since-plan'
   | 'over-cap'
   | 'ticket-only'
-  | 'notify-only';
+  | 'notify-only'
+  | 'duplicate';
 
 export interface ActionReport {
   findingId: string;
@@ -419,10 +433,31 @@ export function createRemediator(deps: RemediatorDeps): Remediator {
     };
   };
 
+  /** Acts once per (mode, finding id) while the claim lives; a failure releases it for the retry. */
+  const once = async (plan: RemediationPlan): Promise<ActionReport> => {
+    if (!deps.claims) return execute(plan);
+    const key = `remediate:${mode}:${plan.finding.id}`;
+    if (!(await deps.claims.firstSeen(key, config.claimTtlSeconds ?? 300))) {
+      return {
+        ...baseReport(plan),
+        decision: 'duplicate',
+        detail: 'already acted on (redelivered finding)',
+        notified: 0,
+        notificationFailures: 0,
+      };
+    }
+    try {
+      return await execute(plan);
+    } catch (err) {
+      await deps.claims.release(key).catch(() => undefined);
+      throw err;
+    }
+  };
+
   return {
-    execute,
+    execute: once,
     remediate: (finding) =>
-      execute(
+      once(
         planRemediation(finding, {
           rootDirectory: config.rootDirectory,
           registryHost: config.registryHost,

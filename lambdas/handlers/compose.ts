@@ -134,6 +134,7 @@ async function remediatorDeps(
     tickets: await ticketTracker(integrations),
     notifiers: [new SnsNotifier({ topicArn: config.findingsTopic })],
     clock: systemClock,
+    claims: new RedisDedupe(state),
     config: {
       mode: remediation.mode,
       settleMs: remediation.settleMs,

@@ -6,6 +6,7 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { FileAuditLog } from '../adapters/file-audit-log.ts';
+import { RedisDedupe } from '../adapters/redis-dedupe.ts';
 import { RedisDeleteBudget } from '../adapters/redis-delete-budget.ts';
 import { RedisRegistryCache } from '../adapters/redis-registry-cache.ts';
 import { S3StorageChecker } from '../adapters/s3-storage-checker.ts';
@@ -43,6 +44,7 @@ export async function createLocalRemediator(parts: RemediatorParts): Promise<Loc
     budget: new RedisDeleteBudget(parts.stateRedis, { perHour: LOCAL_CAPS.perHour }),
     notifiers: [new SnsNotifier({ topicArn: parts.topicArn, client: parts.sns })],
     clock: parts.clock,
+    claims: new RedisDedupe(parts.stateRedis),
     config: {
       mode: options.enforce ? 'enforce' : 'dry-run',
       settleMs: options.settleMs,

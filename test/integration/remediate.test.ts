@@ -11,6 +11,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditLog } from '../../lambdas/adapters/file-audit-log.ts';
+import { RedisDedupe } from '../../lambdas/adapters/redis-dedupe.ts';
 import { S3AuditLog } from '../../lambdas/adapters/s3-audit-log.ts';
 import { S3StorageChecker } from '../../lambdas/adapters/s3-storage-checker.ts';
 import { type ActionReport, createRemediator } from '../../lambdas/app/remediate.ts';
@@ -429,5 +430,35 @@ describe('R7 caps and dry-run', () => {
     const one = await new FileAuditLog(r.auditDir).read(reports[0]!.auditId!);
     expect(one.decision).toBe('dry-run');
     expect(r.notifier.sent[0]!.outcome).toMatch(/^Dry run: would clear 1 Redis key/);
+  });
+});
+
+describe('R2 idempotent remediation: one action per finding', () => {
+  it('R2 redelivery: the same finding three times at once gives one audit record and one delete', async () => {
+    const r = await seeded();
+    const remediator = createRemediator({ ...r.deps, claims: new RedisDedupe(r.state) });
+    const reports = await Promise.all([1, 2, 3].map(() => remediator.remediate(finding())));
+    expect(reports.map((x) => x.decision).sort()).toEqual(['cleared', 'duplicate', 'duplicate']);
+    expect(await r.auditFiles()).toHaveLength(1);
+    expect(r.notifier.sent).toHaveLength(1);
+    expect(await r.registry.exists(`blobs::${STALE}`)).toBe(0);
+  });
+  it('R2 redelivery: a failed attempt releases its claim so the retry acts', async () => {
+    const r = await seeded();
+    const claims = new RedisDedupe(r.state);
+    const broken: AuditLog = {
+      write: async () => {
+        throw new Error('disk full');
+      },
+      read: async () => {
+        throw new Error('unused');
+      },
+    };
+    await expect(
+      createRemediator({ ...r.deps, audit: broken, claims }).remediate(finding())
+    ).rejects.toBeInstanceOf(AuditLogError);
+    expect(await r.registry.exists(`blobs::${STALE}`)).toBe(1);
+    const retry = await createRemediator({ ...r.deps, claims }).remediate(finding());
+    expect(retry.decision).toBe('cleared');
   });
 });
