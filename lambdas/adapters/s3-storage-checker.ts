@@ -85,18 +85,22 @@ export class S3StorageChecker implements StorageChecker {
 
   /** HeadObject with the reason of an `unknown` answer. */
   async headDetailed(key: string): Promise<HeadResult> {
+    const deadline = this.deadline();
     try {
       await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
-        abortSignal: AbortSignal.timeout(this.timeoutMs),
+        abortSignal: deadline.signal,
       });
       return { presence: 'present' };
     } catch (err) {
       return this.classify(err);
+    } finally {
+      deadline.clear();
     }
   }
 
   async readManifest(key: string): Promise<ManifestReadResult> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    const deadline = this.deadline();
+    const signal = deadline.signal;
     let bytes: Uint8Array;
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
@@ -110,6 +114,8 @@ export class S3StorageChecker implements StorageChecker {
       bytes = await withDeadline(out.Body.transformToByteArray(), signal);
     } catch (err) {
       return this.classify(err);
+    } finally {
+      deadline.clear();
     }
     try {
       const parsed = parseManifest(bytes);
@@ -122,6 +128,19 @@ export class S3StorageChecker implements StorageChecker {
     } catch (err) {
       return { presence: 'present', error: err instanceof Error ? err.message : String(err) };
     }
+  }
+
+  /**
+   * A deadline cleared as soon as the call settles (AbortSignal.timeout would keep a timer and
+   * its signal alive for the whole timeout after each of thousands of checks per second).
+   */
+  private deadline(): { signal: AbortSignal; clear: () => void } {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('storage check timed out', 'TimeoutError')),
+      this.timeoutMs
+    );
+    return { signal: controller.signal, clear: () => clearTimeout(timer) };
   }
 
   /** Releases the client when this checker built it. */
@@ -139,10 +158,10 @@ export class S3StorageChecker implements StorageChecker {
   /** HeadBucket, shared by concurrent callers; a success is trusted for bucketCheckTtlMs. */
   private bucketExists(): Promise<boolean> {
     if (Date.now() - this.bucketVerifiedAt < this.bucketCheckTtlMs) return Promise.resolve(true);
-    this.bucketCheck ??= this.client
-      .send(new HeadBucketCommand({ Bucket: this.bucket }), {
-        abortSignal: AbortSignal.timeout(this.timeoutMs),
-      })
+    if (this.bucketCheck) return this.bucketCheck;
+    const deadline = this.deadline();
+    this.bucketCheck = this.client
+      .send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: deadline.signal })
       .then(
         () => {
           this.bucketVerifiedAt = Date.now();
@@ -151,6 +170,7 @@ export class S3StorageChecker implements StorageChecker {
         () => false
       )
       .finally(() => {
+        deadline.clear();
         this.bucketCheck = undefined;
       });
     return this.bucketCheck;
