@@ -22,6 +22,15 @@ export interface StorageChecker {
   ): Promise<{ presence: Presence; references?: Digest[]; mediaType?: string }>;
 }
 
+/**
+ * Pushes in progress: upload sessions recently written under a repository's `_uploads/`. The
+ * remediator does not act on a repository while a push is writing to it.
+ */
+export interface UploadActivity {
+  /** Upload sessions with an object written at or after `sinceMs`; `unknown` on any doubt. */
+  recentUploads(repository: string, sinceMs: number): Promise<number | 'unknown'>;
+}
+
 /** Correlation state kept atomically in Redis (or memory); runs the pure engine inside. */
 export interface WindowStore {
   /** Applies events (deduplicated on their dedupeKey) and returns findings and checks. */

@@ -45,6 +45,7 @@ import type {
   StorageChecker,
   TicketRef,
   TicketTracker,
+  UploadActivity,
 } from '../ports.ts';
 import { newAuditId } from './audit-record.ts';
 import { deliver } from './notify.ts';
@@ -72,6 +73,8 @@ export interface RemediatorConfig {
   notifyAttempts?: number;
   /** How long a finding acted on stays claimed, so redeliveries do nothing twice. @default 300 */
   claimTtlSeconds?: number;
+  /** A repository with an upload session written this recently has a push in progress. @default 120000 */
+  activePushMs?: number;
 }
 
 /**
@@ -95,6 +98,8 @@ export interface RemediatorDeps {
   config: RemediatorConfig;
   /** Exactly one action per finding when findings are delivered more than once. */
   claims?: FindingClaims;
+  /** When set, nothing is deleted in a repository while a push is writing to it. */
+  uploads?: UploadActivity;
 }
 
 export type ActionDecision =
@@ -290,6 +295,17 @@ export function createRemediator(deps: RemediatorDeps): Remediator {
       );
     }
 
+    if (mode === 'enforce' && deps.uploads && finding.repository) {
+      const since = clock.now() - (config.activePushMs ?? 120_000);
+      const active = await deps.uploads.recentUploads(finding.repository, since);
+      if (active !== 0) {
+        throw new RetryableError(
+          active === 'unknown'
+            ? `cannot tell whether a push is writing to ${finding.repository}; nothing deleted, retry later`
+            : `a push is writing to ${finding.repository} (${active} upload session(s)); nothing deleted, retry later`
+        );
+      }
+    }
     const checked = await verifyMissing(plan.mustBeMissing);
     if (checked.present) {
       return {

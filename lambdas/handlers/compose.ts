@@ -17,6 +17,7 @@ import { RedisRegistryCache } from '../adapters/redis-registry-cache.ts';
 import { RedisWindowStore } from '../adapters/redis-window-store.ts';
 import { S3AuditLog } from '../adapters/s3-audit-log.ts';
 import { S3StorageChecker } from '../adapters/s3-storage-checker.ts';
+import { S3UploadActivity } from '../adapters/s3-upload-activity.ts';
 import { SecretsManagerSecrets } from '../adapters/secrets.ts';
 import { SlackNotifier } from '../adapters/slack-notifier.ts';
 import { SnsNotifier } from '../adapters/sns-notifier.ts';
@@ -135,6 +136,11 @@ async function remediatorDeps(
     notifiers: [new SnsNotifier({ topicArn: config.findingsTopic })],
     clock: systemClock,
     claims: new RedisDedupe(state),
+    uploads: new S3UploadActivity({
+      bucket: registry.bucket,
+      rootDirectory: registry.rootDirectory,
+      client: s3,
+    }),
     config: {
       mode: remediation.mode,
       settleMs: remediation.settleMs,

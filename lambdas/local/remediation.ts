@@ -10,6 +10,7 @@ import { RedisDedupe } from '../adapters/redis-dedupe.ts';
 import { RedisDeleteBudget } from '../adapters/redis-delete-budget.ts';
 import { RedisRegistryCache } from '../adapters/redis-registry-cache.ts';
 import { S3StorageChecker } from '../adapters/s3-storage-checker.ts';
+import { S3UploadActivity } from '../adapters/s3-upload-activity.ts';
 import { SnsNotifier } from '../adapters/sns-notifier.ts';
 import { createRemediator } from '../app/remediate.ts';
 import { normalizeRootDirectory } from '../domain/keys.ts';
@@ -45,6 +46,16 @@ export async function createLocalRemediator(parts: RemediatorParts): Promise<Loc
     notifiers: [new SnsNotifier({ topicArn: parts.topicArn, client: parts.sns })],
     clock: parts.clock,
     claims: new RedisDedupe(parts.stateRedis),
+    uploads: new S3UploadActivity({
+      bucket: options.bucket,
+      rootDirectory: normalizeRootDirectory(options.rootDirectory),
+      clientConfig: {
+        endpoint: emulator.endpoint,
+        region: emulator.region,
+        credentials: parts.credentials,
+        forcePathStyle: true,
+      },
+    }),
     config: {
       mode: options.enforce ? 'enforce' : 'dry-run',
       settleMs: options.settleMs,

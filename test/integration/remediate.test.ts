@@ -14,6 +14,7 @@ import { FileAuditLog } from '../../lambdas/adapters/file-audit-log.ts';
 import { RedisDedupe } from '../../lambdas/adapters/redis-dedupe.ts';
 import { S3AuditLog } from '../../lambdas/adapters/s3-audit-log.ts';
 import { S3StorageChecker } from '../../lambdas/adapters/s3-storage-checker.ts';
+import { S3UploadActivity } from '../../lambdas/adapters/s3-upload-activity.ts';
 import { type ActionReport, createRemediator } from '../../lambdas/app/remediate.ts';
 import {
   AuditLogError,
@@ -460,5 +461,55 @@ describe('R2 idempotent remediation: one action per finding', () => {
     expect(await r.registry.exists(`blobs::${STALE}`)).toBe(1);
     const retry = await createRemediator({ ...r.deps, claims }).remediate(finding());
     expect(retry.decision).toBe('cleared');
+  });
+});
+
+describe('R8 busy repository: nothing is deleted while a push writes to it', () => {
+  const uploadsOf = (repo: string) => `${ROOT}/docker/registry/v2/repositories/${repo}/_uploads`;
+  it('R8 push active: a fresh upload session in the repository defers the delete (retryable)', async () => {
+    const r = await seeded();
+    const uploads = new S3UploadActivity({ bucket: r.bucket, rootDirectory: ROOT, client: aws.s3 });
+    const remediator = createRemediator({ ...r.deps, uploads });
+    await r.putObject(
+      `${uploadsOf('library/stale')}/9f1c7a2e-0000-4000-8000-000000000001/startedat`,
+      'now'
+    );
+    await expect(remediator.remediate(finding())).rejects.toBeInstanceOf(RetryableError);
+    expect(await r.registry.exists(`blobs::${STALE}`)).toBe(1);
+    expect(await r.auditFiles()).toEqual([]);
+  });
+  it('R8 push active: uploads in other repositories, or older than the horizon, do not block', async () => {
+    const r = await seeded({ activePushMs: 60_000 });
+    const uploads = new S3UploadActivity({ bucket: r.bucket, rootDirectory: ROOT, client: aws.s3 });
+    await r.putObject(
+      `${uploadsOf('library/other')}/9f1c7a2e-0000-4000-8000-000000000002/startedat`,
+      'now'
+    );
+    await r.putObject(
+      `${uploadsOf('library/stale')}/9f1c7a2e-0000-4000-8000-000000000003/startedat`,
+      'old'
+    );
+    // two minutes later, that session has not been written again: no push is active
+    const clock = { ...r.clock, now: () => Date.now() + 120_000 };
+    const report = await createRemediator({ ...r.deps, clock, uploads }).remediate(finding());
+    expect(report.decision).toBe('cleared');
+  });
+  it('R8 push active: an S3 that cannot list the repository defers the delete', async () => {
+    const r = await seeded();
+    const uploads = new S3UploadActivity({
+      bucket: r.bucket,
+      rootDirectory: ROOT,
+      clientConfig: {
+        endpoint: 'http://127.0.0.1:9',
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+        forcePathStyle: true,
+      },
+      timeoutMs: 500,
+    });
+    await expect(
+      createRemediator({ ...r.deps, uploads }).remediate(finding())
+    ).rejects.toBeInstanceOf(RetryableError);
+    expect(await r.registry.exists(`blobs::${STALE}`)).toBe(1);
   });
 });
