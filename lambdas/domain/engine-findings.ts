@@ -5,9 +5,11 @@ import type { EngineConfig } from './engine.ts';
 import {
   type BlobFact,
   type EngineState,
+  type Evidence,
   findingId,
   iso,
   type RepoState,
+  renderEvidence,
   type WebhookState,
 } from './engine-state.ts';
 import type { Finding, FindingKind } from './types.ts';
@@ -31,7 +33,7 @@ export function makeFinding(
     uploadId?: string;
     first: number;
     last: number;
-    evidence: string[];
+    evidence: readonly Evidence[];
     verified: boolean;
   }
 ): Finding {
@@ -50,7 +52,7 @@ export function makeFinding(
     ...(opts.uploadId ? { uploadId: opts.uploadId } : {}),
     firstSeen: iso(opts.first),
     lastSeen: iso(Math.max(opts.first, opts.last)),
-    evidence: opts.evidence,
+    evidence: opts.evidence.map(renderEvidence),
     verified: opts.verified,
     action,
   };
@@ -71,7 +73,7 @@ export function reportDigest(
   digest: string,
   first: number,
   last: number,
-  evidence: string[],
+  evidence: readonly Evidence[],
   verified: boolean
 ): void {
   const fact = state.blobs[digest];
@@ -83,7 +85,7 @@ export function reportDigest(
     fact && fact.source !== 'none' ? fact.at : Number.isFinite(last) ? last : first
   );
   if (fact && verified) fact.reported[id] = seen;
-  const lines = [...evidence];
+  const lines: Evidence[] = [...evidence];
   if (verified) {
     lines.push(
       kind === 'manifest-data-missing'
@@ -109,7 +111,7 @@ export function reportMissingData(
   out: Out,
   digest: string,
   now: number,
-  evidence: string[]
+  evidence: readonly Evidence[]
 ): void {
   const fact = state.blobs[digest];
   if (!fact) return;

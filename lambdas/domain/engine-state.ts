@@ -4,13 +4,24 @@
  */
 import type { Finding, FindingKind } from './types.ts';
 
+/**
+ * One S3 event kept as evidence: `[time, eventName, key, sequencer?]`. Rendered to its text line
+ * (`s3 <eventName> <key> seq=<sequencer> at <ISO time>`) only when a finding is made, so the hot
+ * path builds no strings and the stored state stays small.
+ */
+export type S3Evidence = [time: number, eventName: string, key: string, sequencer?: string];
+
+/** A piece of evidence: a rendered line, or an S3 event rendered on demand. */
+export type Evidence = string | S3Evidence;
+
 /** One upload session (`_uploads/<uuid>/`). */
 export interface UploadState {
   started: number;
   last: number;
   /** `startedat` removed: committed or cancelled; later writes under it are leftovers. */
   closed: boolean;
-  evidence: string[];
+  /** Emptied once the session is closed (only an open session is ever reported). */
+  evidence: Evidence[];
 }
 
 /** A revision link written for a manifest in this repository, awaiting proof its data exists. */
@@ -23,7 +34,7 @@ export interface ManifestState {
   references?: string[];
   /** How many times storage was asked at the deadline without an answer. */
   attempts: number;
-  evidence: string[];
+  evidence: Evidence[];
 }
 
 /** A Harbor PUSH_ARTIFACT waiting for the revision link it implies. */
@@ -34,23 +45,30 @@ export interface WebhookState {
   attempts: number;
   /** Storage said the link exists (present) or not (missing). */
   linkCheck?: 'present' | 'missing';
-  evidence: string[];
+  evidence: Evidence[];
 }
 
 export interface RepoState {
-  /** Last sequencer applied per object key (drops duplicates and stale reorders). */
+  /**
+   * Last sequencer applied per ordered object key of the repository (drops duplicates and stale
+   * reorders), keyed compactly by seqKey(): `u<upload id>`, `l<digest>`, `r<digest>`,
+   * `i<tag>/<digest>`, `c<tag>` (a `sha256:` digest by its hex alone).
+   */
   seq: Record<string, string>;
   /** Dedupe keys of events that carry no sequencer (webhooks). */
   seen: Record<string, number>;
-  /** Upload activity or new layer links not yet followed by a revision link. */
-  activity?: { first: number; last: number; evidence: string[] };
+  /**
+   * Upload activity or new layer links not yet followed by a revision link (dropped as soon as a
+   * revision link follows it: nothing reads a committed activity).
+   */
+  activity?: { first: number; last: number; evidence: Evidence[] };
   /** Time of the latest revision link write. */
   lastCommit?: number;
   uploads: Record<string, UploadState>;
   manifests: Record<string, ManifestState>;
   webhooks: Record<string, WebhookState>;
   /** Layer links written in the window whose data presence is not yet known. */
-  layers: Record<string, { at: number; deadline: number; attempts: number; evidence: string[] }>;
+  layers: Record<string, { at: number; deadline: number; attempts: number; evidence: Evidence[] }>;
   /** Tag → digest, from tag index links. */
   tags: Record<string, string>;
   /** Findings already emitted for this repository (id → time), no digest-scoped ones. */
@@ -71,7 +89,7 @@ export interface BlobFact {
   manifestOf: string[];
   layerOf: string[];
   /** The data was removed while repositories still link it: verify and report. */
-  pendingRemoval?: { at: number; deadline: number; attempts: number; evidence: string[] };
+  pendingRemoval?: { at: number; deadline: number; attempts: number; evidence: Evidence[] };
   /** Findings emitted about this digest (id → time); cleared once the data is back. */
   reported: Record<string, number>;
   /** Last time anything touched this fact. */
@@ -133,9 +151,16 @@ export function removeValue(list: string[], value: string): void {
 }
 
 /** Keeps evidence lists short: the first entries explain, the count says the rest. */
-export function pushEvidence(list: string[], line: string, max = 12): void {
+export function pushEvidence(list: Evidence[], line: Evidence, max = 12): void {
   if (list.length < max) list.push(line);
   else if (list.length === max) list.push('…more events omitted');
+}
+
+/** The text of one piece of evidence. */
+export function renderEvidence(e: Evidence): string {
+  if (typeof e === 'string') return e;
+  const seq = e[3];
+  return `s3 ${e[1]} ${e[2]}${seq ? ` seq=${seq}` : ''} at ${iso(e[0])}`;
 }
 
 export type { Finding };

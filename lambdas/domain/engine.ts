@@ -14,12 +14,14 @@ import {
   type BlobFact,
   createState,
   type EngineState,
+  type Evidence,
   iso,
   newFact,
   newRepo,
   pushEvidence,
   type RepoState,
   removeValue,
+  type S3Evidence,
 } from './engine-state.ts';
 import { sequencerCompare } from './events.ts';
 import { blobDataKey } from './keys.ts';
@@ -29,6 +31,7 @@ import type {
   Finding,
   NormalizedEvent,
   StorageEvent,
+  StorageKey,
   WebhookEvent,
 } from './types.ts';
 
@@ -124,16 +127,42 @@ function factOf(state: EngineState, digest: string, now: number): BlobFact {
   return f;
 }
 
-function describe(e: StorageEvent): string {
-  return `s3 ${e.eventName} ${e.key}${e.sequencer ? ` seq=${e.sequencer}` : ''} at ${iso(e.time)}`;
+/** The event as evidence, rendered to `s3 <name> <key> seq=<seq> at <ISO>` only in a finding. */
+function describe(e: StorageEvent): S3Evidence {
+  return e.sequencer ? [e.time, e.eventName, e.key, e.sequencer] : [e.time, e.eventName, e.key];
+}
+
+/** `sha256:<hex>` → `<hex>` (never ambiguous: other digests keep their `algorithm:`). */
+function shortDigest(d: string): string {
+  return d.startsWith('sha256:') ? d.slice(7) : d;
+}
+
+/**
+ * The key of an ordered object within its repository's `seq` map: one per object key (the state
+ * is per repository already), short, and built from the classified parts, not the object key.
+ */
+function seqKey(k: StorageKey): string {
+  switch (k.kind) {
+    case 'upload-startedat':
+      return `u${k.uploadId}`;
+    case 'layer-link':
+      return `l${shortDigest(k.digest)}`;
+    case 'revision-link':
+      return `r${shortDigest(k.digest)}`;
+    case 'tag-index-link':
+      return `i${k.tag}/${shortDigest(k.digest)}`;
+    case 'tag-current-link':
+      return `c${k.tag}`;
+    default:
+      // not reached: upload scratch writes are unordered, other kinds are not repository keys
+      return `?${k.kind}`;
+  }
 }
 
 /** True when the event is a duplicate or older than what was applied for its key. */
 function staleFor(seqs: Record<string, string>, e: StorageEvent): boolean {
   if (!e.sequencer) return false;
-  // Keyed relative to the repository (`_manifests/...`): the state is per repository already.
-  const at = e.key.indexOf('/_', e.key.lastIndexOf('repositories/'));
-  const key = at >= 0 ? e.key.slice(at + 1) : e.key;
+  const key = seqKey(e.storageKey);
   const last = seqs[key];
   if (last !== undefined && sequencerCompare(e.sequencer, last) <= 0) return true;
   seqs[key] = e.sequencer;
@@ -230,8 +259,10 @@ function onRepoKey(
           if (u.evidence.length < 3) pushEvidence(u.evidence, describe(e), 3);
         }
       } else if (k.kind === 'upload-startedat') {
-        if (u) u.closed = true;
-        else
+        if (u) {
+          u.closed = true;
+          u.evidence = []; // a closed session is never reported: its evidence is dead weight
+        } else
           repo.uploads[k.uploadId] = { started: e.time, last: e.time, closed: true, evidence: [] };
       }
       return;
@@ -283,6 +314,9 @@ function onRepoKey(
       }
       addUnique(fact.manifestOf, k.repository);
       repo.lastCommit = Math.max(repo.lastCommit ?? e.time, e.time);
+      // Activity up to this commit is settled: nothing reads it again (markActivity replaces it,
+      // closeRepo drops it, deadlines ignore it), so it leaves the state now.
+      if (repo.activity && repo.activity.last <= repo.lastCommit) repo.activity = undefined;
       const hook = repo.webhooks[k.digest];
       if (hook) delete repo.webhooks[k.digest];
       const existing = repo.manifests[k.digest];
@@ -353,7 +387,7 @@ function onCheck(
   out: Out
 ): void {
   const c = e.check;
-  const line = `check ${c.type} ${c.key} → ${e.presence} at ${iso(e.time)}`;
+  const line: Evidence = `check ${c.type} ${c.key} → ${e.presence} at ${iso(e.time)}`;
   if (c.type === 'revision-link') {
     const repo = state.repos[c.repository];
     const hook = repo?.webhooks[c.digest];

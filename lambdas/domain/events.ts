@@ -146,6 +146,23 @@ function isoToMs(v: unknown, field: string): number {
  * (hex case-insensitive). Negative when `a` is older.
  */
 export function sequencerCompare(a: string, b: string): number {
+  // Fast path, no allocation: ASCII text compared code by code, a-z folded, the shorter padded.
+  const la = a.length;
+  const lb = b.length;
+  const n = Math.max(la, lb);
+  for (let i = 0; i < n; i++) {
+    let ca = i < la ? a.charCodeAt(i) : 48;
+    let cb = i < lb ? b.charCodeAt(i) : 48;
+    if (ca > 127 || cb > 127) return sequencerCompareText(a, b);
+    if (ca >= 97 && ca <= 122) ca -= 32;
+    if (cb >= 97 && cb <= 122) cb -= 32;
+    if (ca !== cb) return ca < cb ? -1 : 1;
+  }
+  return 0;
+}
+
+/** The definition, for any text: upper-case both, right-pad the shorter with '0', compare. */
+function sequencerCompareText(a: string, b: string): number {
   const x = a.toUpperCase();
   const y = b.toUpperCase();
   const n = Math.max(x.length, y.length);
@@ -251,40 +268,19 @@ const S3_OPS = new Map<string, 'created' | 'removed'>([
 const EVENT_VERSION = /^(\d{1,9})\.(\d{1,9})$/;
 const HEX = /^[0-9A-Fa-f]+$/;
 
-function optString(o: Obj, name: string, field: string): string | undefined {
-  const v = o[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new MalformedEventError(field, 'expected a string');
-  return v;
-}
-
-function optSize(o: Obj, name: string, field: string): number | undefined {
-  const v = o[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new MalformedEventError(field, 'expected a non-negative integer');
+/** HEX.test without the regex machinery (the hot path's sequencers). */
+function isHex(v: string): boolean {
+  if (v.length === 0) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102))) return false;
   }
-  return v;
+  return true;
 }
 
-function optSequencer(o: Obj, name: string, field: string): string | undefined {
-  const v = optString(o, name, field);
-  if (v !== undefined && (v.length > 64 || !HEX.test(v))) {
-    throw new MalformedEventError(field, 'expected a hex string');
-  }
-  return v;
-}
-
-function requireObject(v: unknown, field: string): Obj {
-  if (!isObject(v)) throw new MalformedEventError(field, 'expected an object');
-  return v;
-}
-
-function requireString(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v === '') {
-    throw new MalformedEventError(field, 'expected a non-empty string');
-  }
-  return v;
+/** `Records[i]<suffix>` under `recordsField`: built only for an error (the hot path builds none). */
+function recordField(recordsField: string, i: number, suffix: string): string {
+  return `${recordsField}[${i}]${suffix}`;
 }
 
 function normalizeS3Notification(
@@ -300,24 +296,42 @@ function normalizeS3Notification(
   let ignored: string | undefined;
   let related = false;
   for (let i = 0; i < records.length; i++) {
-    const rf = `${recordsField}[${i}]`;
-    const r = requireObject(records[i], rf);
+    // Each field is checked in order (object, string, optional string/size, hex sequencer) with
+    // the message naming its path; the path text is only built when a check fails.
+    const r = records[i];
+    if (!isObject(r)) {
+      throw new MalformedEventError(recordField(recordsField, i, ''), 'expected an object');
+    }
 
     const version = r.eventVersion;
     if (typeof version !== 'string') {
-      throw new MalformedEventError(`${rf}.eventVersion`, 'expected a string like "2.1"');
+      throw new MalformedEventError(
+        recordField(recordsField, i, '.eventVersion'),
+        'expected a string like "2.1"'
+      );
     }
     if (version !== '2.1') {
+      const vf = recordField(recordsField, i, '.eventVersion');
       const vm = EVENT_VERSION.exec(version);
-      if (vm === null) throw new MalformedEventError(`${rf}.eventVersion`, 'expected major.minor');
+      if (vm === null) throw new MalformedEventError(vf, 'expected major.minor');
       if (vm[1] !== '2') {
-        throw new MalformedEventError(`${rf}.eventVersion`, `unsupported major version ${vm[1]}`);
+        throw new MalformedEventError(vf, `unsupported major version ${vm[1]}`);
       }
     }
     if (r.eventSource !== 'aws:s3') {
-      throw new MalformedEventError(`${rf}.eventSource`, 'expected "aws:s3"');
+      throw new MalformedEventError(
+        recordField(recordsField, i, '.eventSource'),
+        'expected "aws:s3"'
+      );
     }
-    let eventName = requireString(r.eventName, `${rf}.eventName`);
+    const rawName = r.eventName;
+    if (typeof rawName !== 'string' || rawName === '') {
+      throw new MalformedEventError(
+        recordField(recordsField, i, '.eventName'),
+        'expected a non-empty string'
+      );
+    }
+    let eventName: string = rawName;
     if (eventName.startsWith('s3:')) eventName = eventName.slice(3);
     const op = S3_OPS.get(eventName);
     if (op === undefined) {
@@ -325,18 +339,89 @@ function normalizeS3Notification(
       continue;
     }
 
-    const eventTime = r.eventTime;
-    const time = isoToMs(eventTime, `${rf}.eventTime`);
-    const s3 = requireObject(r.s3, `${rf}.s3`);
-    const bucketObj = requireObject(s3.bucket, `${rf}.s3.bucket`);
-    const bucket = requireString(bucketObj.name, `${rf}.s3.bucket.name`);
-    const object = requireObject(s3.object, `${rf}.s3.object`);
-    const keyField = `${rf}.s3.object.key`;
-    const key = decodeS3Key(requireString(object.key, keyField), keyField);
-    const size = optSize(object, 'size', `${rf}.s3.object.size`);
-    const eTag = optString(object, 'eTag', `${rf}.s3.object.eTag`);
-    const versionId = optString(object, 'versionId', `${rf}.s3.object.versionId`);
-    const sequencer = optSequencer(object, 'sequencer', `${rf}.s3.object.sequencer`);
+    const rawTime = r.eventTime;
+    let time = typeof rawTime === 'string' ? canonicalIsoToMs(rawTime) : -1;
+    if (time < 0) time = isoToMs(rawTime, recordField(recordsField, i, '.eventTime'));
+    const eventTime = rawTime as string; // isoToMs accepted it: a string
+    const s3 = r.s3;
+    if (!isObject(s3)) {
+      throw new MalformedEventError(recordField(recordsField, i, '.s3'), 'expected an object');
+    }
+    const bucketObj = s3.bucket;
+    if (!isObject(bucketObj)) {
+      throw new MalformedEventError(
+        recordField(recordsField, i, '.s3.bucket'),
+        'expected an object'
+      );
+    }
+    const bucket = bucketObj.name;
+    if (typeof bucket !== 'string' || bucket === '') {
+      throw new MalformedEventError(
+        recordField(recordsField, i, '.s3.bucket.name'),
+        'expected a non-empty string'
+      );
+    }
+    const object = s3.object;
+    if (!isObject(object)) {
+      throw new MalformedEventError(
+        recordField(recordsField, i, '.s3.object'),
+        'expected an object'
+      );
+    }
+    const rawKey = object.key;
+    if (typeof rawKey !== 'string' || rawKey === '') {
+      throw new MalformedEventError(
+        recordField(recordsField, i, '.s3.object.key'),
+        'expected a non-empty string'
+      );
+    }
+    const key =
+      rawKey.indexOf('+') === -1 && rawKey.indexOf('%') === -1
+        ? rawKey
+        : decodeS3Key(rawKey, recordField(recordsField, i, '.s3.object.key'));
+    let size = object.size;
+    if (size === null) size = undefined;
+    else if (
+      size !== undefined &&
+      (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+    ) {
+      throw new MalformedEventError(
+        recordField(recordsField, i, '.s3.object.size'),
+        'expected a non-negative integer'
+      );
+    }
+    let eTag = object.eTag;
+    if (eTag === null) eTag = undefined;
+    else if (eTag !== undefined && typeof eTag !== 'string') {
+      throw new MalformedEventError(
+        recordField(recordsField, i, '.s3.object.eTag'),
+        'expected a string'
+      );
+    }
+    let versionId = object.versionId;
+    if (versionId === null) versionId = undefined;
+    else if (versionId !== undefined && typeof versionId !== 'string') {
+      throw new MalformedEventError(
+        recordField(recordsField, i, '.s3.object.versionId'),
+        'expected a string'
+      );
+    }
+    let sequencer = object.sequencer;
+    if (sequencer === null) sequencer = undefined;
+    else if (sequencer !== undefined) {
+      if (typeof sequencer !== 'string') {
+        throw new MalformedEventError(
+          recordField(recordsField, i, '.s3.object.sequencer'),
+          'expected a string'
+        );
+      }
+      if (sequencer.length > 64 || !isHex(sequencer)) {
+        throw new MalformedEventError(
+          recordField(recordsField, i, '.s3.object.sequencer'),
+          'expected a hex string'
+        );
+      }
+    }
 
     const storageKey = classifyKey(key, opts);
     if (storageKey.kind !== 'unrelated') related = true;
@@ -348,12 +433,12 @@ function normalizeS3Notification(
       key,
       storageKey,
       time,
-      dedupeKey: `s3|${bucket}|${key}|${versionId || sequencer || eventName + (eventTime as string)}`,
+      dedupeKey: `s3|${bucket}|${key}|${(versionId as string | undefined) || (sequencer as string | undefined) || eventName + eventTime}`,
     };
-    if (size !== undefined) event.size = size;
-    if (eTag !== undefined) event.eTag = eTag;
-    if (versionId !== undefined) event.versionId = versionId;
-    if (sequencer !== undefined) event.sequencer = sequencer;
+    if (size !== undefined) event.size = size as number;
+    if (eTag !== undefined) event.eTag = eTag as string;
+    if (versionId !== undefined) event.versionId = versionId as string;
+    if (sequencer !== undefined) event.sequencer = sequencer as string;
     events.push(event);
   }
   if (events.length === 0) {
