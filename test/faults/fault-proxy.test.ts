@@ -4,10 +4,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { Agent as HttpAgent } from 'node:http';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import {
+  CreateBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { startFauxqs } from '../support/fauxqs.ts';
 import { allocateDbs, redisUrl } from '../support/redis.ts';
 
 /** Resolves on 'close' (events.once would reject on 'error'). */
@@ -328,5 +336,46 @@ describe('fault proxy', () => {
     cleanups.push(() => quiet.disconnect());
     await quiet.connect(); // TCP accepted by the proxy
     await expect(quiet.ping()).rejects.toThrow(/timed out/i);
+  });
+
+  it('stands in front of an S3 endpoint: pass, blackhole (timeout), reset, then latency', async () => {
+    const aws = await startFauxqs();
+    const port = Number(new URL(aws.endpoint).port);
+    const proxy = await startFaultProxy({ host: '127.0.0.1', port });
+    const s3 = new S3Client({
+      endpoint: `http://${proxy.address}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      forcePathStyle: true,
+      maxAttempts: 1,
+      // One connection per request, so each request meets the faults set at that moment.
+      requestHandler: {
+        httpAgent: new HttpAgent({ keepAlive: false }),
+        requestTimeout: 500,
+        throwOnRequestTimeout: true,
+        connectionTimeout: 500,
+      },
+    });
+    cleanups.push(async () => {
+      s3.destroy();
+      await proxy.close();
+      await aws.stop();
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: 'b' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: 'hello' }));
+    const head = () => s3.send(new HeadObjectCommand({ Bucket: 'b', Key: 'k' }));
+    expect((await head()).ContentLength).toBe(5);
+
+    proxy.set({ mode: 'blackhole' });
+    const before = proxy.stats().bytesFromClients;
+    await expect(head()).rejects.toMatchObject({ name: expect.stringMatching(/Timeout/i) });
+    expect(proxy.stats().bytesFromClients).toBeGreaterThan(before);
+
+    proxy.set({ mode: 'reset' });
+    await expect(head()).rejects.toMatchObject({ code: expect.stringMatching(/ECONNRESET|EPIPE/) });
+
+    proxy.set({ latency: { downstreamMs: 50 } });
+    expect((await head()).ContentLength).toBe(5);
+    expect(proxy.stats().bytesDown).toBeGreaterThan(0);
   });
 });
