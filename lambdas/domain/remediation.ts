@@ -115,11 +115,14 @@ export function isAllowListed(ref: CacheKeyRef): boolean {
   );
 }
 
-/** The re-push command shown to the owning team. */
+/**
+ * The re-push command shown to the owning team. `docker push` needs a tag; when the finding has
+ * none, the command names the digest the tag must point at.
+ */
 export function repushCommand(registryHost: string, finding: Finding): string | undefined {
-  const ref = finding.tag ? `:${finding.tag}` : finding.digest ? `@${finding.digest}` : '';
-  if (!ref) return undefined;
-  return `docker push ${registryHost}/${finding.repository}${ref}`;
+  if (finding.tag) return `docker push ${registryHost}/${finding.repository}:${finding.tag}`;
+  if (!finding.digest || !finding.repository) return undefined;
+  return `docker push ${registryHost}/${finding.repository}:<tag>   # any tag of ${finding.digest}`;
 }
 
 export interface PlanOptions {

@@ -97,9 +97,18 @@ export function textReporter(streams: ReporterStreams): Reporter {
       ),
     action: (a) => {
       const parts = Object.entries(a)
-        .filter(([, v]) => v !== undefined && v !== null && typeof v !== 'object')
+        .filter(
+          ([k, v]) =>
+            v !== undefined && v !== null && typeof v !== 'object' && k !== 'repushCommand'
+        )
         .map(([k, v]) => `${k}=${short(v)}`);
-      out(`action   ${parts.join('  ')}`);
+      const cleared =
+        Array.isArray(a.clearedKeys) && a.clearedKeys.length > 0
+          ? `  cleared=${a.clearedKeys.join(',')}`
+          : '';
+      out(`action   ${parts.join('  ')}${cleared}`);
+      // The command people copy is printed whole, on its own line.
+      if (typeof a.repushCommand === 'string') out(`         re-push: ${a.repushCommand}`);
     },
     log: (m) => streams.err.write(`${m}\n`),
   };
