@@ -122,7 +122,7 @@ describe('PushGuard e2e: real registry on pushguard local (no rootdirectory, dry
     expect(action.clearedKeys).toEqual([]);
     // Detected from the delete itself, so the tag may not be known yet: by tag or by digest.
     expect(action.repushCommand).toMatch(
-      new RegExp(`^docker push ${stack.registry.host}/${repo}(:v1|@${m})$`)
+      new RegExp(`^docker push ${stack.registry.host}/${repo}(:v1|:<tag> {3}# any tag of ${m})$`)
     );
 
     // Dry-run deleted nothing, so the re-push hits the bug: 201, no data write, then 404.
