@@ -39,11 +39,16 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
+  type BlobFact,
   closeDue,
   digestsOfRepo,
   type EngineConfig,
   type EngineOutput,
+  type EngineState,
+  factDeadline,
+  factRetentionMs,
   type RepoState,
+  repoDeadline,
   applyEvent as runEngine,
 } from '../domain/engine.ts';
 import { PushGuardError } from '../domain/errors.ts';
@@ -51,15 +56,11 @@ import type { Finding } from '../domain/types.ts';
 import type { WindowStore } from '../ports.ts';
 import {
   blobScope,
-  deadlineIndex,
-  dropDuplicates,
   parseScope,
-  partialState,
+  repoScope,
   type ScopeId,
-  scopesInState,
   scopesOfEvents,
   scopeTtlMs,
-  scopeValue,
   type WindowEvent,
 } from './window-scopes.ts';
 
@@ -116,18 +117,23 @@ export interface ApplyResult extends EngineOutput {
 /**
  * Read of step (1). KEYS: b dedupe buckets, then n scope keys. ARGV: b, then the batch's dedupe
  * ids packed end to end (ID_WIDTH characters each: one argument instead of thousands). Returns
- * {indexes (1-based) of ids already marked, values of the scope keys}. unpack() goes in chunks
- * (Lua's C stack holds ~8000 values).
+ * {indexes (1-based) of ids already marked, values of the scope keys, SCARD of each bucket}.
+ * unpack() goes in chunks (Lua's C stack holds ~8000 values).
  */
 const READ_LUA = `
 local b = tonumber(ARGV[1])
 local packed = ARGV[2]
 local w = ${ID_WIDTH}
 local ids = {}
-for i = 1, #packed / w do ids[i] = string.sub(packed, (i - 1) * w + 1, i * w) end
 local seen = {}
+local cards = {}
 for k = 1, b do
-  if #ids > 0 and redis.call('EXISTS', KEYS[k]) == 1 then
+  local card = redis.call('SCARD', KEYS[k])
+  cards[k] = card
+  if card > 0 and #packed > 0 then
+    if #ids == 0 then
+      for i = 1, #packed / w do ids[i] = string.sub(packed, (i - 1) * w + 1, i * w) end
+    end
     for s = 1, #ids, 4000 do
       local flags = redis.call('SMISMEMBER', KEYS[k], unpack(ids, s, math.min(s + 3999, #ids)))
       for i = 1, #flags do
@@ -141,38 +147,52 @@ for s = b + 1, #KEYS, 4000 do
   local chunk = redis.call('MGET', unpack(KEYS, s, math.min(s + 3999, #KEYS)))
   for i = 1, #chunk do values[#values + 1] = chunk[i] end
 end
-return {seen, values}
+return {seen, values, cards}
 `;
 
 /**
  * CAS-and-write of step (3). KEYS: deadlines, outbox, n scope keys, b dedupe buckets (the last is
  * the current one). ARGV: n, b, longest scope TTL (ms; the deadline index lives at least that
- * long), bucket TTL (ms), outboxTtlSeconds, f (findings), then 6 per scope (expected version,
- * op, value, deadline-index member, deadline, TTL ms), then f outbox entries, then the dedupe ids
- * packed as in READ_LUA. Ops: w = write and index its deadline, d = delete and unindex, z = keep value
- * and index its deadline, k = only check the version. Nothing is written unless every version is
- * as read and no id was marked meanwhile; the reply names what moved.
+ * long), bucket TTL (ms), outboxTtlSeconds, f (findings), then b bucket cardinalities as READ_LUA
+ * saw them, then 6 per scope (expected version, op, value, deadline-index member, deadline, TTL
+ * ms), then f outbox entries, then the dedupe ids packed as in READ_LUA. Ops: w = write and index
+ * its deadline, d = delete and unindex, z = keep value and index its deadline, k = only check the
+ * version. Nothing is written unless every version is as read and no id was marked meanwhile;
+ * the reply names what moved. Markers are only ever added to a bucket (or the whole bucket
+ * expires), so a bucket whose cardinality is as read holds no new marker: only a bucket that
+ * changed is searched for the batch's ids again.
  */
 const APPLY_LUA = `
 local n = tonumber(ARGV[1])
 local b = tonumber(ARGV[2])
 local f = tonumber(ARGV[6])
-local base = 6
+local base = 6 + b
 local packed = ARGV[base + n * 6 + f + 1]
 local w = ${ID_WIDTH}
-local ids = {}
-for i = 1, #packed / w do ids[i] = string.sub(packed, (i - 1) * w + 1, i * w) end
-local m = #ids
-for i = 1, n do
-  local cur = redis.call('GET', KEYS[2 + i])
-  local v = ''
-  if cur then v = string.match(cur, '^{"v":"([^"]*)"') or '?' end
-  if v ~= ARGV[base + (i - 1) * 6 + 1] then return {0, KEYS[2 + i]} end
+local m = #packed / w
+for s = 1, n, 4000 do
+  local e = math.min(s + 3999, n)
+  local values = redis.call('MGET', unpack(KEYS, 2 + s, 2 + e))
+  for i = s, e do
+    local cur = values[i - s + 1]
+    local v = ''
+    if cur then v = string.match(cur, '^{"v":"([^"]*)"') or '?' end
+    if v ~= ARGV[base + (i - 1) * 6 + 1] then return {0, KEYS[2 + i]} end
+  end
+end
+local ids = nil
+local function split()
+  if ids == nil then
+    ids = {}
+    for i = 1, m do ids[i] = string.sub(packed, (i - 1) * w + 1, i * w) end
+  end
+  return ids
 end
 if m > 0 then
   for k = 1, b do
     local bucket = KEYS[2 + n + k]
-    if redis.call('EXISTS', bucket) == 1 then
+    if redis.call('SCARD', bucket) ~= tonumber(ARGV[6 + k]) then
+      split()
       for s = 1, m, 4000 do
         local flags = redis.call('SMISMEMBER', bucket, unpack(ids, s, math.min(s + 3999, m)))
         for i = 1, #flags do
@@ -182,6 +202,8 @@ if m > 0 then
     end
   end
 end
+local zadd = {}
+local zrem = {}
 for i = 1, n do
   local a = base + (i - 1) * 6
   local op = ARGV[a + 2]
@@ -192,11 +214,18 @@ for i = 1, n do
   end
   if op ~= 'k' then
     if ARGV[a + 5] == '' then
-      redis.call('ZREM', KEYS[1], ARGV[a + 4])
+      zrem[#zrem + 1] = ARGV[a + 4]
     else
-      redis.call('ZADD', KEYS[1], ARGV[a + 5], ARGV[a + 4])
+      zadd[#zadd + 1] = ARGV[a + 5]
+      zadd[#zadd + 1] = ARGV[a + 4]
     end
   end
+end
+for s = 1, #zadd, 4000 do
+  redis.call('ZADD', KEYS[1], unpack(zadd, s, math.min(s + 3999, #zadd)))
+end
+for s = 1, #zrem, 4000 do
+  redis.call('ZREM', KEYS[1], unpack(zrem, s, math.min(s + 3999, #zrem)))
 end
 local maxTtl = tonumber(ARGV[3])
 if maxTtl > 0 and redis.call('PTTL', KEYS[1]) < maxTtl then
@@ -204,6 +233,7 @@ if maxTtl > 0 and redis.call('PTTL', KEYS[1]) < maxTtl then
 end
 if m > 0 then
   local current = KEYS[2 + n + b]
+  split()
   for s = 1, m, 4000 do
     redis.call('SADD', current, unpack(ids, s, math.min(s + 3999, m)))
   end
@@ -263,11 +293,32 @@ const DRAIN_ACK = script(DRAIN_ACK_LUA);
 const VERSION_RE = /^\{"v":"([^"]*)"/;
 
 interface Loaded {
+  /** What the scope id names (undefined for an id that is neither `repo:` nor `blob:`). */
+  scope: ReturnType<typeof parseScope>;
   /** Version token as the script reads it: '' absent, '?' unreadable. */
   version: string;
   /** JSON of the state as loaded (to tell unchanged from changed). */
   json?: string;
   value?: unknown;
+}
+
+/** The scopes loaded for one attempt, by id and by name (to tell loaded from created ones). */
+interface LoadedScopes {
+  byId: Map<ScopeId, Loaded>;
+  repos: Set<string>;
+  blobs: Set<string>;
+}
+
+/** A batch ready to apply: first occurrences and their dedupe ids, computed once per batch. */
+interface Prepared {
+  /** Events in the batch, duplicates included. */
+  count: number;
+  /** First occurrence of each dedupe key, and every event without one, in order. */
+  fresh: WindowEvent[];
+  /** Dedupe id of each first occurrence, in order. */
+  ids: string[];
+  /** Index in `fresh` of the event of each id. */
+  owners: number[];
 }
 
 interface Plan {
@@ -312,9 +363,10 @@ class RedisWindowStore implements WindowStore {
   /** Applies a batch: dedupe, load, engine, one atomic CAS script; retried on a race. */
   async apply(events: readonly WindowEvent[], now: number): Promise<ApplyResult> {
     const extra = new Set<ScopeId>();
+    const prepared = prepare(events);
     let conflict = '';
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const result = await this.tryApply(events, now, extra);
+      const result = await this.tryApply(prepared, now, extra);
       if ('output' in result) return result.output;
       conflict = result.conflict;
       await backoff(attempt);
@@ -386,47 +438,44 @@ class RedisWindowStore implements WindowStore {
   }
 
   private async tryApply(
-    events: readonly WindowEvent[],
+    prepared: Prepared,
     now: number,
     extra: Set<ScopeId>
   ): Promise<{ output: ApplyResult } | { conflict: string }> {
     // (1) one round trip: which events were already applied, and every scope the batch names.
-    const candidates = dropDuplicates(events, () => false);
-    const scopes = [...scopesOfEvents(candidates.fresh, new Set(extra))];
-    const ids = candidates.dedupeKeys.map(dedupeId);
+    const scopes = [...scopesOfEvents(prepared.fresh, new Set(extra))];
     const buckets = this.buckets(now);
-    const [seenIndexes, raws] = (await this.evalScript(
+    const [seenIndexes, raws, cards] = (await this.evalScript(
       READ,
       [...buckets.keys, ...scopes.map((s) => this.key(s))],
-      [buckets.keys.length, ids.join('')]
-    )) as [number[], (string | null)[]];
+      [buckets.keys.length, prepared.ids.join('')]
+    )) as [number[], (string | null)[], number[]];
     const loaded = this.decode(scopes, raws);
 
     // (2) the engine, in memory, on the partial state.
-    let { fresh, dedupeKeys } = candidates;
-    let freshIds = ids;
+    let fresh = prepared.fresh;
+    let freshIds = prepared.ids;
     if (seenIndexes.length > 0) {
-      const seen = new Set(seenIndexes.map((i) => candidates.dedupeKeys[i - 1]));
-      fresh = fresh.filter((e) => !('dedupeKey' in e) || !seen.has(e.dedupeKey));
-      const keep = dedupeKeys.map((k) => !seen.has(k));
-      dedupeKeys = dedupeKeys.filter((_, i) => keep[i]);
-      freshIds = ids.filter((_, i) => keep[i]);
+      const seen = new Set(seenIndexes.map((i) => i - 1));
+      const dropped = new Set([...seen].map((i) => prepared.owners[i]));
+      fresh = fresh.filter((_, j) => !dropped.has(j));
+      freshIds = freshIds.filter((_, i) => !seen.has(i));
     }
-    const duplicates = events.length - fresh.length;
-    const state = partialState(new Map([...loaded].map(([id, l]) => [id, l.value])));
+    const duplicates = prepared.count - fresh.length;
+    const state = stateOf(loaded);
     const output: ApplyResult = { findings: [], checks: [], duplicates };
     for (const event of fresh) {
       const out = runEngine(state, event, now, this.engine);
-      output.findings.push(...out.findings);
-      output.checks.push(...out.checks);
+      if (out.findings.length > 0) output.findings.push(...out.findings);
+      if (out.checks.length > 0) output.checks.push(...out.checks);
     }
 
     // (3) one atomic script: CAS every scope, write, index, mark seen, append findings.
     const plan = this.plan(state, loaded, new Set(), extra, now);
-    if (plan.changes === 0 && dedupeKeys.length === 0 && output.findings.length === 0) {
+    if (plan.changes === 0 && freshIds.length === 0 && output.findings.length === 0) {
       return { output };
     }
-    const result = await this.commit(plan, buckets, freshIds, output.findings);
+    const result = await this.commit(plan, { ...buckets, cards }, freshIds, output.findings);
     return result === true ? { output } : { conflict: result };
   }
 
@@ -448,22 +497,27 @@ class RedisWindowStore implements WindowStore {
       const scopes = [...new Set([...members, ...extra])];
       const loaded = this.decode(scopes, await this.redis.mget(scopes.map((s) => this.key(s))));
       const related = new Set<ScopeId>();
-      for (const [id, l] of loaded) {
+      for (const [id, l] of loaded.byId) {
         if (parseScope(id)?.kind !== 'repo' || l.value === undefined) continue;
         for (const d of digestsOfRepo(l.value as RepoState)) {
           const b = blobScope(d);
-          if (!loaded.has(b)) related.add(b);
+          if (!loaded.byId.has(b)) related.add(b);
         }
       }
       if (related.size > 0) {
         const ids = [...related];
         const more = this.decode(ids, await this.redis.mget(ids.map((s) => this.key(s))));
-        for (const [id, l] of more) loaded.set(id, l);
+        for (const [id, l] of more.byId) addLoaded(loaded, id, l);
       }
-      const state = partialState(new Map([...loaded].map(([id, l]) => [id, l.value])));
+      const state = stateOf(loaded);
       const output = closeDue(state, now, this.engine);
       const plan = this.plan(state, loaded, due, extra, now);
-      const result = await this.commit(plan, { keys: [], ttlMs: 0 }, [], output.findings);
+      const result = await this.commit(
+        plan,
+        { keys: [], ttlMs: 0, cards: [] },
+        [],
+        output.findings
+      );
       if (result === true) return output;
       conflict = result;
       await backoff(attempt);
@@ -471,12 +525,13 @@ class RedisWindowStore implements WindowStore {
     throw new StateConflictError(conflict, this.maxAttempts);
   }
 
-  private decode(ids: readonly ScopeId[], raws: readonly (string | null)[]): Map<ScopeId, Loaded> {
-    const loaded = new Map<ScopeId, Loaded>();
+  private decode(ids: readonly ScopeId[], raws: readonly (string | null)[]): LoadedScopes {
+    const loaded: LoadedScopes = { byId: new Map(), repos: new Set(), blobs: new Set() };
     ids.forEach((id, i) => {
       const raw = raws[i];
+      const scope = parseScope(id);
       if (raw == null) {
-        loaded.set(id, { version: '' });
+        addLoaded(loaded, id, { scope, version: '' });
         return;
       }
       const version = VERSION_RE.exec(raw)?.[1] ?? '?';
@@ -485,10 +540,10 @@ class RedisWindowStore implements WindowStore {
         if (!raw.startsWith(head) || !raw.endsWith('}')) throw new SyntaxError('not a state');
         // The state's JSON exactly as this store wrote it: compared as text, parsed once.
         const json = raw.slice(head.length, -1);
-        loaded.set(id, { version, value: JSON.parse(json), json });
+        addLoaded(loaded, id, { scope, version, value: JSON.parse(json), json });
       } catch {
         // Unreadable: treated as absent, and overwritten by the CAS on its version.
-        loaded.set(id, { version });
+        addLoaded(loaded, id, { scope, version });
       }
     });
     return loaded;
@@ -500,42 +555,62 @@ class RedisWindowStore implements WindowStore {
    * the engine created without loading them are checked as absent and remembered in `extra`.
    */
   private plan(
-    state: ReturnType<typeof partialState>,
-    loaded: Map<ScopeId, Loaded>,
+    state: EngineState,
+    loaded: LoadedScopes,
     due: ReadonlySet<ScopeId>,
     extra: Set<ScopeId>,
     now: number
   ): Plan & { changes: number } {
     const keys: string[] = [];
     const args: (string | number)[] = [];
-    const deadlines = deadlineIndex(state, this.engine);
-    const margin = this.stateTtlMs - this.engine.windowMs;
+    const W = this.engine.windowMs;
+    const retention = factRetentionMs(this.engine);
+    const margin = this.stateTtlMs - W;
     const version = randomBytes(9).toString('base64url');
     let changes = 0;
     let maxTtl = 0;
-    const all = new Set([...loaded.keys(), ...scopesInState(state)]);
-    for (const id of all) {
-      const before = loaded.get(id) ?? { version: '' };
-      if (!loaded.has(id)) extra.add(id);
-      const value = scopeValue(state, id);
+    const visit = (id: ScopeId, value: unknown, deadline: number | undefined, before?: Loaded) => {
+      if (!before) extra.add(id);
+      const was = before?.version ?? '';
       const json = value === undefined ? undefined : JSON.stringify(value);
       let op: 'w' | 'd' | 'z' | 'k';
-      if (json === undefined) op = before.version === '' && !due.has(id) ? 'k' : 'd';
-      else if (json !== before.json) op = 'w';
+      if (json === undefined) op = was === '' && !due.has(id) ? 'k' : 'd';
+      else if (json !== before?.json) op = 'w';
       else op = due.has(id) ? 'z' : 'k';
       if (op !== 'k') changes++;
-      const deadline = json === undefined ? undefined : deadlines.get(id);
-      const ttl = scopeTtlMs(deadline, now, this.engine.windowMs, margin);
+      const indexed = json === undefined ? undefined : deadline;
+      const ttl = scopeTtlMs(indexed, now, W, margin);
       if (op === 'w' || op === 'z') maxTtl = Math.max(maxTtl, ttl);
       keys.push(this.key(id));
       args.push(
-        before.version,
+        was,
         op,
         op === 'w' ? `{"v":"${version}","s":${json}}` : '',
         id,
-        deadline ?? '',
+        indexed ?? '',
         ttl
       );
+    };
+    // Loaded scopes first (in load order), then those the engine created, repositories first.
+    for (const [id, l] of loaded.byId) {
+      const scope = l.scope;
+      if (scope?.kind === 'repo') {
+        const repo = state.repos[scope.name];
+        visit(id, repo, repo && repoDeadline(repo, W), l);
+      } else if (scope?.kind === 'blob') {
+        const fact = state.blobs[scope.name];
+        visit(id, fact, fact && factDeadline(fact, retention), l);
+      } else visit(id, undefined, undefined, l);
+    }
+    for (const name in state.repos) {
+      if (loaded.repos.has(name)) continue;
+      const repo = state.repos[name]!;
+      visit(repoScope(name), repo, repoDeadline(repo, W));
+    }
+    for (const digest in state.blobs) {
+      if (loaded.blobs.has(digest)) continue;
+      const fact = state.blobs[digest]!;
+      visit(blobScope(digest), fact, factDeadline(fact, retention));
     }
     return { keys, args, changes, maxTtl };
   }
@@ -543,7 +618,7 @@ class RedisWindowStore implements WindowStore {
   /** Runs the CAS script; true when applied, else the key that moved. */
   private async commit(
     plan: Plan,
-    buckets: { keys: string[]; ttlMs: number },
+    buckets: { keys: string[]; ttlMs: number; cards: number[] },
     ids: string[],
     findings: Finding[]
   ): Promise<true | string> {
@@ -558,6 +633,7 @@ class RedisWindowStore implements WindowStore {
       buckets.ttlMs,
       this.outboxTtlSeconds,
       entries.length,
+      ...buckets.cards,
       ...plan.args,
       ...entries,
       ids.join(''),
@@ -588,6 +664,48 @@ async function execPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<(s
     if (err) throw err;
     return value as (string | null)[];
   });
+}
+
+/**
+ * First occurrences and their dedupe ids. The in-batch dedupe compares ids (as the markers do)
+ * rather than whole dedupe keys: each key is hashed once, and the set holds short strings.
+ */
+function prepare(events: readonly WindowEvent[]): Prepared {
+  const fresh: WindowEvent[] = [];
+  const ids: string[] = [];
+  const owners: number[] = [];
+  const inBatch = new Set<string>();
+  for (const event of events) {
+    const key = 'dedupeKey' in event ? event.dedupeKey : undefined;
+    if (key === undefined) {
+      fresh.push(event);
+      continue;
+    }
+    const id = dedupeId(key);
+    if (inBatch.has(id)) continue;
+    inBatch.add(id);
+    ids.push(id);
+    owners.push(fresh.length);
+    fresh.push(event);
+  }
+  return { count: events.length, fresh, ids, owners };
+}
+
+function addLoaded(loaded: LoadedScopes, id: ScopeId, l: Loaded): void {
+  loaded.byId.set(id, l);
+  if (l.scope?.kind === 'repo') loaded.repos.add(l.scope.name);
+  else if (l.scope?.kind === 'blob') loaded.blobs.add(l.scope.name);
+}
+
+/** The partial engine state holding exactly the loaded scopes that have a value, in load order. */
+function stateOf(loaded: LoadedScopes): EngineState {
+  const state: EngineState = { repos: {}, blobs: {} };
+  for (const l of loaded.byId.values()) {
+    if (l.value === undefined || !l.scope) continue;
+    if (l.scope.kind === 'repo') state.repos[l.scope.name] = l.value as RepoState;
+    else state.blobs[l.scope.name] = l.value as BlobFact;
+  }
+  return state;
 }
 
 /** A short, fixed-size stand-in for a dedupe key (132 bits of its SHA-256, base64url). */

@@ -8,8 +8,8 @@ import {
   deadlinesOf,
   type EngineConfig,
   type EngineState,
+  forEachScope,
   type RepoState,
-  scopesOf,
 } from '../domain/engine.ts';
 import type { CheckResultEvent, NormalizedEvent } from '../domain/types.ts';
 
@@ -29,11 +29,20 @@ export function parseScope(id: ScopeId): { kind: 'repo' | 'blob'; name: string }
 
 /** Every scope the events name, in first-seen order. */
 export function scopesOfEvents(events: readonly WindowEvent[], into = new Set<ScopeId>()) {
-  for (const event of events) {
-    const { repositories, digests } = scopesOf(event);
-    for (const r of repositories) into.add(repoScope(r));
-    for (const d of digests) into.add(blobScope(d));
-  }
+  // Names are deduplicated before a scope id is built: one string per scope, not per event.
+  const repos = new Set<string>();
+  const digests = new Set<string>();
+  const onRepository = (name: string) => {
+    if (repos.has(name)) return;
+    repos.add(name);
+    into.add(repoScope(name));
+  };
+  const onDigest = (digest: string) => {
+    if (digests.has(digest)) return;
+    digests.add(digest);
+    into.add(blobScope(digest));
+  };
+  for (const event of events) forEachScope(event, onRepository, onDigest);
   return into;
 }
 

@@ -11,7 +11,7 @@ import {
   reportMissingData,
   webhookFinding,
 } from './engine-findings.ts';
-import { type EngineState, findingId, iso, type RepoState } from './engine-state.ts';
+import { type BlobFact, type EngineState, findingId, iso, type RepoState } from './engine-state.ts';
 import { blobDataKey, revisionLinkKey } from './keys.ts';
 
 const retryMs = (cfg: EngineConfig) => Math.min(cfg.windowMs, 30_000);
@@ -263,7 +263,16 @@ export function deadlinesOf(
   const digests: Record<string, number> = {};
   for (const [name, repo] of Object.entries(state.repos))
     repositories[name] = repoDeadline(repo, W);
-  for (const [d, f] of Object.entries(state.blobs))
-    digests[d] = f.pendingRemoval ? f.pendingRemoval.deadline : f.touched + retention;
+  for (const [d, f] of Object.entries(state.blobs)) digests[d] = factDeadline(f, retention);
   return { repositories, digests };
+}
+
+/** When a blob fact needs attention: its pending removal's deadline, else its retention's end. */
+export function factDeadline(fact: BlobFact, retentionMs: number): number {
+  return fact.pendingRemoval ? fact.pendingRemoval.deadline : fact.touched + retentionMs;
+}
+
+/** How long blob facts are kept (factRetentionMs, default 7 days). */
+export function factRetentionMs(cfg?: Pick<EngineConfig, 'factRetentionMs'>): number {
+  return cfg?.factRetentionMs ?? 7 * DAY;
 }

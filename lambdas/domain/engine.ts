@@ -74,27 +74,54 @@ export function scopesOf(event: NormalizedEvent | CheckResultEvent): {
   repositories: string[];
   digests: string[];
 } {
+  const repositories: string[] = [];
+  const digests: string[] = [];
+  forEachScope(
+    event,
+    (r) => repositories.push(r),
+    (d) => digests.push(d)
+  );
+  return { repositories, digests };
+}
+
+/**
+ * scopesOf without the arrays: calls `repository` then `digest` for each scope, in the order
+ * scopesOf lists them (the stores' hot path, once per event).
+ */
+export function forEachScope(
+  event: NormalizedEvent | CheckResultEvent,
+  repository: (name: string) => void,
+  digest: (digest: string) => void
+): void {
+  if (event.source === 'storage') {
+    const k = event.storageKey;
+    switch (k.kind) {
+      case 'unrelated':
+        return;
+      case 'blob-data':
+        digest(k.digest);
+        return;
+      case 'layer-link':
+      case 'revision-link':
+      case 'tag-index-link':
+        repository(k.repository);
+        digest(k.digest);
+        return;
+      default:
+        repository(k.repository);
+        return;
+    }
+  }
   if (event.source === 'harbor') {
-    return { repositories: [event.repository], digests: event.digest ? [event.digest] : [] };
+    repository(event.repository);
+    if (event.digest) digest(event.digest);
+    return;
   }
-  if (event.source === 'check') {
-    const c = event.check;
-    const repos = c.type === 'blob-data' ? (c.repository ? [c.repository] : []) : [c.repository];
-    return { repositories: repos, digests: [c.digest, ...(event.references ?? [])] };
-  }
-  const k = event.storageKey;
-  switch (k.kind) {
-    case 'unrelated':
-      return { repositories: [], digests: [] };
-    case 'blob-data':
-      return { repositories: [], digests: [k.digest] };
-    case 'layer-link':
-    case 'revision-link':
-    case 'tag-index-link':
-      return { repositories: [k.repository], digests: [k.digest] };
-    default:
-      return { repositories: [k.repository], digests: [] };
-  }
+  const c = event.check;
+  if (c.type !== 'blob-data') repository(c.repository);
+  else if (c.repository) repository(c.repository);
+  digest(c.digest);
+  for (const r of event.references ?? []) digest(r);
 }
 
 /** Digests a repository's state refers to (load their facts together with it). */
@@ -489,4 +516,10 @@ export function applyEvent(
   return out;
 }
 
-export { closeDue, deadlinesOf } from './engine-close.ts';
+export {
+  closeDue,
+  deadlinesOf,
+  factDeadline,
+  factRetentionMs,
+  repoDeadline,
+} from './engine-close.ts';

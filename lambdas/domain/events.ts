@@ -253,8 +253,12 @@ function normalizeSns(
 // S3 notifications (hot path)
 // ---------------------------------------------------------------------------------------------
 
-/** S3 event names acted on; every other name is ignored (not an error). */
-const S3_OPS = new Map<string, 'created' | 'removed'>([
+/**
+ * S3 event names acted on (with `s3:` or without); every other name is ignored (not an error).
+ * Each maps to its op and the name as events carry it: one shared string, not a copy per event.
+ */
+const S3_OPS = new Map<string, { op: 'created' | 'removed'; name: string }>();
+for (const [name, op] of [
   ['ObjectCreated:Put', 'created'],
   ['ObjectCreated:Post', 'created'],
   ['ObjectCreated:Copy', 'created'],
@@ -263,7 +267,10 @@ const S3_OPS = new Map<string, 'created' | 'removed'>([
   ['ObjectRemoved:DeleteMarkerCreated', 'removed'],
   ['LifecycleExpiration:Delete', 'removed'],
   ['LifecycleExpiration:DeleteMarkerCreated', 'removed'],
-]);
+] as const) {
+  S3_OPS.set(name, { op, name });
+  S3_OPS.set(`s3:${name}`, { op, name });
+}
 
 const EVENT_VERSION = /^(\d{1,9})\.(\d{1,9})$/;
 const HEX = /^[0-9A-Fa-f]+$/;
@@ -277,6 +284,9 @@ function isHex(v: string): boolean {
   }
   return true;
 }
+
+/** The last bucket name seen: events of one bucket share one string. */
+let lastBucket = '';
 
 /** `Records[i]<suffix>` under `recordsField`: built only for an error (the hot path builds none). */
 function recordField(recordsField: string, i: number, suffix: string): string {
@@ -331,13 +341,12 @@ function normalizeS3Notification(
         'expected a non-empty string'
       );
     }
-    let eventName: string = rawName;
-    if (eventName.startsWith('s3:')) eventName = eventName.slice(3);
-    const op = S3_OPS.get(eventName);
-    if (op === undefined) {
-      ignored ??= eventName;
+    const acted = S3_OPS.get(rawName);
+    if (acted === undefined) {
+      ignored ??= rawName.startsWith('s3:') ? rawName.slice(3) : rawName;
       continue;
     }
+    const { op, name: eventName } = acted;
 
     const rawTime = r.eventTime;
     let time = typeof rawTime === 'string' ? canonicalIsoToMs(rawTime) : -1;
@@ -354,8 +363,8 @@ function normalizeS3Notification(
         'expected an object'
       );
     }
-    const bucket = bucketObj.name;
-    if (typeof bucket !== 'string' || bucket === '') {
+    const rawBucket = bucketObj.name;
+    if (typeof rawBucket !== 'string' || rawBucket === '') {
       throw new MalformedEventError(
         recordField(recordsField, i, '.s3.bucket.name'),
         'expected a non-empty string'
@@ -375,6 +384,8 @@ function normalizeS3Notification(
         'expected a non-empty string'
       );
     }
+    if (rawBucket !== lastBucket) lastBucket = rawBucket;
+    const bucket = lastBucket;
     const key =
       rawKey.indexOf('+') === -1 && rawKey.indexOf('%') === -1
         ? rawKey
@@ -433,7 +444,15 @@ function normalizeS3Notification(
       key,
       storageKey,
       time,
-      dedupeKey: `s3|${bucket}|${key}|${(versionId as string | undefined) || (sequencer as string | undefined) || eventName + eventTime}`,
+      // joined (one flat string), not concatenated: it is hashed by the stores anyway
+      dedupeKey: [
+        's3',
+        bucket,
+        key,
+        (versionId as string | undefined) ||
+          (sequencer as string | undefined) ||
+          eventName + eventTime,
+      ].join('|'),
     };
     if (size !== undefined) event.size = size as number;
     if (eTag !== undefined) event.eTag = eTag as string;

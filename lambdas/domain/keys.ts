@@ -296,6 +296,16 @@ function unrelated(key: string, reason: string): StorageKey {
   return { kind: 'unrelated', key, reason };
 }
 
+/** The algorithm named by `key[start, end)`: the shared 'sha256' for the usual one, no copy. */
+function algorithmAt(key: string, start: number, end: number): string {
+  return end - start === 6 && key.startsWith('sha256', start) ? 'sha256' : key.slice(start, end);
+}
+
+/** `<alg>:<key[start, end)>`. */
+function digestOf(alg: string, key: string, start: number, end: number): string {
+  return alg === 'sha256' ? `sha256:${key.slice(start, end)}` : `${alg}:${key.slice(start, end)}`;
+}
+
 /** True when `key` ends with exactly `suffix` starting at `at`. */
 function restIs(key: string, at: number, suffix: string): boolean {
   return key.length - at === suffix.length && key.startsWith(suffix, at);
@@ -307,9 +317,9 @@ function digestThen(key: string, at: number, suffix: string): Digest | undefined
   if (e1 === -1) return undefined;
   const e2 = key.indexOf('/', e1 + 1);
   if (e2 === -1 || !restIs(key, e2, suffix) || !isAlgorithm(key, at, e1)) return undefined;
-  const alg = key.slice(at, e1);
+  const alg = algorithmAt(key, at, e1);
   if (!isEncoded(alg, key, e1 + 1, e2)) return undefined;
-  return `${alg}:${key.slice(e1 + 1, e2)}`;
+  return digestOf(alg, key, e1 + 1, e2);
 }
 
 /**
@@ -358,9 +368,9 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
       return unrelated(key, 'blob shard mismatch');
     }
     if (!isAlgorithm(key, a, e1)) return unrelated(key, 'invalid blob digest');
-    const alg = key.slice(a, e1);
+    const alg = algorithmAt(key, a, e1);
     if (!isEncoded(alg, key, h, e2)) return unrelated(key, 'invalid blob digest');
-    return { kind: 'blob-data', root, digest: `${alg}:${key.slice(h, e2)}` };
+    return { kind: 'blob-data', root, digest: digestOf(alg, key, h, e2) };
   }
 
   if (!key.startsWith('repositories/', p)) {
