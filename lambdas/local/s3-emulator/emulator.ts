@@ -31,7 +31,7 @@ import {
 import { uploadPart } from './upload-part.ts';
 import { uploadPartCopy } from './upload-part-copy.ts';
 
-/** Every addition, each fixing one gap of fauxqs 1.9.2 (see docs/LOCAL.md). */
+/** Every addition, each fixing one gap of fauxqs 1.9.2 (see the README, "Emulator additions"). */
 export const ADDITIONS: readonly S3Addition[] = [
   listMultipartUploads,
   listParts,
