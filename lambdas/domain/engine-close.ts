@@ -11,7 +11,14 @@ import {
   reportMissingData,
   webhookFinding,
 } from './engine-findings.ts';
-import { type BlobFact, type EngineState, findingId, iso, type RepoState } from './engine-state.ts';
+import {
+  type BlobFact,
+  type EngineState,
+  findingId,
+  iso,
+  type RepoState,
+  type SeqMaps,
+} from './engine-state.ts';
 import { blobDataKey, revisionLinkKey } from './keys.ts';
 
 const retryMs = (cfg: EngineConfig) => Math.min(cfg.windowMs, 30_000);
@@ -169,9 +176,17 @@ function closeRepo(
       });
     }
   }
-  if (Object.keys(repo.seq).length > MAX_SEQ_ENTRIES) repo.seq = {};
+  if (seqEntries(repo.seq) > MAX_SEQ_ENTRIES) repo.seq = {};
   for (const [k, t] of Object.entries(repo.seen)) if (now >= t + W) delete repo.seen[k];
   for (const [k, t] of Object.entries(repo.reported)) if (now >= t + W) delete repo.reported[k];
+}
+
+/** Ordered keys remembered in a repository's sequencer maps. */
+function seqEntries(seq: SeqMaps): number {
+  let n = 0;
+  for (const map of [seq.u, seq.l, seq.r, seq.c]) if (map) n += Object.keys(map).length;
+  if (seq.i) for (const tag in seq.i) n += Object.keys(seq.i[tag]!).length;
+  return n;
 }
 
 /** Root-aware data key of a manifest pending in a repository (the root is global per deployment). */

@@ -48,13 +48,26 @@ export interface WebhookState {
   evidence: Evidence[];
 }
 
+/**
+ * Last sequencer applied per ordered object key of a repository, by kind of key and keyed by the
+ * names the key is made of (no key string is built to look one up). Maps are created on first use.
+ */
+export interface SeqMaps {
+  /** Upload id → its `startedat`. */
+  u?: Record<string, string>;
+  /** Digest → its layer link. */
+  l?: Record<string, string>;
+  /** Digest → its manifest revision link. */
+  r?: Record<string, string>;
+  /** Tag → digest → its tag index link. */
+  i?: Record<string, Record<string, string>>;
+  /** Tag → its tag current link. */
+  c?: Record<string, string>;
+}
+
 export interface RepoState {
-  /**
-   * Last sequencer applied per ordered object key of the repository (drops duplicates and stale
-   * reorders), keyed compactly by seqKey(): `u<upload id>`, `l<digest>`, `r<digest>`,
-   * `i<tag>/<digest>`, `c<tag>` (a `sha256:` digest by its hex alone).
-   */
-  seq: Record<string, string>;
+  /** Drops duplicates and stale reorders of the repository's ordered keys. */
+  seq: SeqMaps;
   /** Dedupe keys of events that carry no sequencer (webhooks). */
   seen: Record<string, number>;
   /**
@@ -103,20 +116,29 @@ export interface EngineState {
   sweptAt?: number;
 }
 
+/**
+ * An empty map keyed by names (upload ids, digests, tags...): created in dictionary mode, so
+ * adding a key is a hash insert, not a new hidden class per distinct key as for `{}`. JSON
+ * serialises it as any object.
+ */
+export function newMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 export function createState(): EngineState {
-  return { repos: {}, blobs: {} };
+  return { repos: newMap(), blobs: newMap() };
 }
 
 export function newRepo(now: number): RepoState {
   return {
     seq: {},
-    seen: {},
-    uploads: {},
-    manifests: {},
-    webhooks: {},
-    layers: {},
-    tags: {},
-    reported: {},
+    seen: newMap(),
+    uploads: newMap(),
+    manifests: newMap(),
+    webhooks: newMap(),
+    layers: newMap(),
+    tags: newMap(),
+    reported: newMap(),
     lastEvent: now,
   };
 }
@@ -128,7 +150,7 @@ export function newFact(now: number): BlobFact {
     source: 'none',
     manifestOf: [],
     layerOf: [],
-    reported: {},
+    reported: newMap(),
     touched: now,
   };
 }

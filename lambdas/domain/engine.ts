@@ -17,11 +17,13 @@ import {
   type Evidence,
   iso,
   newFact,
+  newMap,
   newRepo,
   pushEvidence,
   type RepoState,
   removeValue,
   type S3Evidence,
+  type SeqMaps,
 } from './engine-state.ts';
 import { sequencerCompare } from './events.ts';
 import { blobDataKey } from './keys.ts';
@@ -67,7 +69,15 @@ export const MIN_WINDOW_MS = 1_000;
 export const MAX_WINDOW_MS = 2 * 60 * 60 * 1_000;
 
 type Out = EngineOutput;
-const empty = (): Out => ({ findings: [], checks: [] });
+
+/** What applyEvent returns when an event yields nothing (most do): shared, frozen. */
+const NOTHING: EngineOutput = Object.freeze({
+  findings: Object.freeze([]) as unknown as Finding[],
+  checks: Object.freeze([]) as unknown as Check[],
+});
+
+/** applyEvent's output under construction (the engine is synchronous: one at a time). */
+const pending: Out = { findings: [], checks: [] };
 
 /** Repositories and digests whose state an event reads or writes (for partial loading). */
 export function scopesOf(event: NormalizedEvent | CheckResultEvent): {
@@ -159,40 +169,58 @@ function describe(e: StorageEvent): S3Evidence {
   return e.sequencer ? [e.time, e.eventName, e.key, e.sequencer] : [e.time, e.eventName, e.key];
 }
 
-/** `sha256:<hex>` → `<hex>` (never ambiguous: other digests keep their `algorithm:`). */
-function shortDigest(d: string): string {
-  return d.startsWith('sha256:') ? d.slice(7) : d;
-}
-
 /**
- * The key of an ordered object within its repository's `seq` map: one per object key (the state
- * is per repository already), short, and built from the classified parts, not the object key.
+ * The map holding the last sequencer of an ordered key: one entry per object key of the
+ * repository, kept under the upload id, digest or tag the key is made of (seqName).
  */
-function seqKey(k: StorageKey): string {
+function seqMap(seq: SeqMaps, k: StorageKey): Record<string, string> {
   switch (k.kind) {
     case 'upload-startedat':
-      return `u${k.uploadId}`;
+      seq.u ??= newMap();
+      return seq.u;
     case 'layer-link':
-      return `l${shortDigest(k.digest)}`;
+      seq.l ??= newMap();
+      return seq.l;
     case 'revision-link':
-      return `r${shortDigest(k.digest)}`;
-    case 'tag-index-link':
-      return `i${k.tag}/${shortDigest(k.digest)}`;
+      seq.r ??= newMap();
+      return seq.r;
+    case 'tag-index-link': {
+      seq.i ??= newMap();
+      const byTag = seq.i[k.tag] ?? newMap();
+      seq.i[k.tag] = byTag;
+      return byTag;
+    }
     case 'tag-current-link':
-      return `c${k.tag}`;
+      seq.c ??= newMap();
+      return seq.c;
     default:
-      // not reached: upload scratch writes are unordered, other kinds are not repository keys
-      return `?${k.kind}`;
+      throw new RangeError(`${k.kind} keys are not ordered`);
+  }
+}
+
+function seqName(k: StorageKey): string {
+  switch (k.kind) {
+    case 'upload-startedat':
+      return k.uploadId;
+    case 'layer-link':
+    case 'revision-link':
+    case 'tag-index-link':
+      return k.digest;
+    case 'tag-current-link':
+      return k.tag;
+    default:
+      throw new RangeError(`${k.kind} keys are not ordered`);
   }
 }
 
 /** True when the event is a duplicate or older than what was applied for its key. */
-function staleFor(seqs: Record<string, string>, e: StorageEvent): boolean {
+function staleFor(seq: SeqMaps, e: StorageEvent): boolean {
   if (!e.sequencer) return false;
-  const key = seqKey(e.storageKey);
-  const last = seqs[key];
+  const map = seqMap(seq, e.storageKey);
+  const name = seqName(e.storageKey);
+  const last = map[name];
   if (last !== undefined && sequencerCompare(e.sequencer, last) <= 0) return true;
-  seqs[key] = e.sequencer;
+  map[name] = e.sequencer;
   return false;
 }
 
@@ -229,7 +257,7 @@ function onBlobData(
     fact.at = e.time;
     fact.source = 'event';
     fact.pendingRemoval = undefined;
-    fact.reported = {};
+    fact.reported = newMap();
     return;
   }
   fact.presence = 'missing';
@@ -288,7 +316,7 @@ function onRepoKey(
       } else if (k.kind === 'upload-startedat') {
         if (u) {
           u.closed = true;
-          u.evidence = []; // a closed session is never reported: its evidence is dead weight
+          u.evidence.length = 0; // a closed session is never reported: its evidence is dead weight
         } else
           repo.uploads[k.uploadId] = { started: e.time, last: e.time, closed: true, evidence: [] };
       }
@@ -470,7 +498,7 @@ function onCheck(
   }
   if (e.presence === 'present') {
     fact.pendingRemoval = undefined;
-    fact.reported = {};
+    fact.reported = newMap();
     return;
   }
   reportMissingData(state, out, c.digest, now, [line]);
@@ -500,20 +528,30 @@ function siblingKey(blobKey: string, digest: string): string {
   return blobDataKey(root, digest);
 }
 
-/** Applies one event; mutates `state` and returns findings and checks. */
+/**
+ * Applies one event; mutates `state` and returns findings and checks (read-only: an event that
+ * yields nothing returns one shared, frozen output).
+ */
 export function applyEvent(
   state: EngineState,
   event: NormalizedEvent | CheckResultEvent,
   now: number,
   cfg: EngineConfig
 ): EngineOutput {
-  const out = empty();
+  const out = pending;
+  // left over only if a previous call threw half-way
+  if (out.findings.length > 0) out.findings = [];
+  if (out.checks.length > 0) out.checks = [];
   if (event.source === 'harbor') onWebhook(state, event, now, cfg);
   else if (event.source === 'check') onCheck(state, event, now, cfg, out);
   else if (event.storageKey.kind === 'blob-data')
     onBlobData(state, event, event.storageKey.digest, now, cfg, out);
   else onRepoKey(state, event, now, cfg, out);
-  return out;
+  if (out.findings.length === 0 && out.checks.length === 0) return NOTHING;
+  const result: EngineOutput = { findings: out.findings, checks: out.checks };
+  out.findings = out.findings.length > 0 ? [] : out.findings;
+  out.checks = out.checks.length > 0 ? [] : out.checks;
+  return result;
 }
 
 export {

@@ -95,6 +95,19 @@ function digits(s: string, at: number, n: number): number {
 }
 
 /**
+ * Days since 1970-01-01 of a proleptic Gregorian date (month 1-12), as Date.UTC counts them
+ * (H. Hinnant's days_from_civil), in plain integer arithmetic.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
+
+/**
  * Fast path for the form S3 sends, `YYYY-MM-DDTHH:MM:SS[.sss]Z`; -1 when `v` is not exactly
  * that (then Date.parse decides, with the same result for every input this accepts).
  */
@@ -127,7 +140,9 @@ function canonicalIsoToMs(v: string): number {
   if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) {
     return -1;
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  return (
+    daysFromCivil(year, month, day) * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000 + ms
+  );
 }
 
 /** ISO-8601 date-time with a zone → epoch ms. */
@@ -436,28 +451,65 @@ function normalizeS3Notification(
 
     const storageKey = classifyKey(key, opts);
     if (storageKey.kind !== 'unrelated') related = true;
-    const event: StorageEvent = {
-      source: 'storage',
-      op,
-      eventName,
-      bucket,
-      key,
-      storageKey,
-      time,
-      // joined (one flat string), not concatenated: it is hashed by the stores anyway
-      dedupeKey: [
-        's3',
+    const dedupeKey = `s3|${bucket}|${key}|${(versionId as string | undefined) || (sequencer as string | undefined) || eventName + eventTime}`;
+    let event: StorageEvent;
+    // The two usual shapes (a Put with size, ETag and sequencer; a delete with a sequencer) as
+    // whole literals; any other one field by field. Same fields in the same order either way.
+    if (versionId === undefined && typeof sequencer === 'string') {
+      if (typeof size === 'number' && typeof eTag === 'string') {
+        event = {
+          source: 'storage',
+          op,
+          eventName,
+          bucket,
+          key,
+          storageKey,
+          time,
+          dedupeKey,
+          size,
+          eTag,
+          sequencer,
+        };
+      } else if (size === undefined && eTag === undefined) {
+        event = {
+          source: 'storage',
+          op,
+          eventName,
+          bucket,
+          key,
+          storageKey,
+          time,
+          dedupeKey,
+          sequencer,
+        };
+      } else
+        event = storageEvent(
+          op,
+          eventName,
+          bucket,
+          key,
+          storageKey,
+          time,
+          dedupeKey,
+          size,
+          eTag,
+          versionId,
+          sequencer
+        );
+    } else
+      event = storageEvent(
+        op,
+        eventName,
         bucket,
         key,
-        (versionId as string | undefined) ||
-          (sequencer as string | undefined) ||
-          eventName + eventTime,
-      ].join('|'),
-    };
-    if (size !== undefined) event.size = size as number;
-    if (eTag !== undefined) event.eTag = eTag as string;
-    if (versionId !== undefined) event.versionId = versionId as string;
-    if (sequencer !== undefined) event.sequencer = sequencer as string;
+        storageKey,
+        time,
+        dedupeKey,
+        size,
+        eTag,
+        versionId,
+        sequencer
+      );
     events.push(event);
   }
   if (events.length === 0) {
@@ -465,6 +517,36 @@ function normalizeS3Notification(
   }
   if (!related) return { events, skipped: unrelatedOnly(events) };
   return { events };
+}
+
+function storageEvent(
+  op: 'created' | 'removed',
+  eventName: string,
+  bucket: string,
+  key: string,
+  storageKey: StorageKey,
+  time: number,
+  dedupeKey: string,
+  size: unknown,
+  eTag: unknown,
+  versionId: unknown,
+  sequencer: unknown
+): StorageEvent {
+  const event: StorageEvent = {
+    source: 'storage',
+    op,
+    eventName,
+    bucket,
+    key,
+    storageKey,
+    time,
+    dedupeKey,
+  };
+  if (size !== undefined) event.size = size as number;
+  if (eTag !== undefined) event.eTag = eTag as string;
+  if (versionId !== undefined) event.versionId = versionId as string;
+  if (sequencer !== undefined) event.sequencer = sequencer as string;
+  return event;
 }
 
 function unrelatedOnly(events: NormalizedEvent[]): { reason: SkipReason; detail: string } {

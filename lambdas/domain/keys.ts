@@ -87,6 +87,23 @@ function isAlnum(c: number): boolean {
   return isLowerAlnum(c) || (c >= 65 && c <= 90);
 }
 
+/** Characters of upload ids, `[a-zA-Z0-9-_.=]`, and of tags after the first, `[A-Za-z0-9._-]`. */
+const UPLOAD_CHAR = 1;
+const TAG_CHAR = 2;
+const CHAR_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if (isAlnum(c) || c === 45 || c === 95 || c === 46) CHAR_CLASS[c] = UPLOAD_CHAR | TAG_CHAR;
+  if (c === 61) CHAR_CLASS[c] = UPLOAD_CHAR;
+}
+
+/** `s` holds exactly `lit` at `at` (a char loop: cheaper than startsWith with a position). */
+function startsAt(s: string, at: number, lit: string): boolean {
+  const n = lit.length;
+  if (at < 0 || at + n > s.length) return false;
+  for (let i = 0; i < n; i++) if (s.charCodeAt(at + i) !== lit.charCodeAt(i)) return false;
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Repository names
 // ---------------------------------------------------------------------------------------------
@@ -239,7 +256,7 @@ function isTagRange(s: string, start: number, end: number): boolean {
   if (!isAlnum(c0) && c0 !== 95) return false;
   for (let i = start + 1; i < end; i++) {
     const c = s.charCodeAt(i);
-    if (!isAlnum(c) && c !== 95 && c !== 46 && c !== 45) return false;
+    if (c >= 128 || (CHAR_CLASS[c]! & TAG_CHAR) === 0) return false;
   }
   return true;
 }
@@ -257,7 +274,7 @@ function isUploadIdRange(s: string, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c === 46) dots++;
-    else if (!isAlnum(c) && c !== 45 && c !== 95 && c !== 61) return false;
+    else if (c >= 128 || (CHAR_CLASS[c]! & UPLOAD_CHAR) === 0) return false;
   }
   return dots !== n || n > 2; // not '.' or '..'
 }
@@ -298,7 +315,7 @@ function unrelated(key: string, reason: string): StorageKey {
 
 /** The algorithm named by `key[start, end)`: the shared 'sha256' for the usual one, no copy. */
 function algorithmAt(key: string, start: number, end: number): string {
-  return end - start === 6 && key.startsWith('sha256', start) ? 'sha256' : key.slice(start, end);
+  return end - start === 6 && startsAt(key, start, 'sha256') ? 'sha256' : key.slice(start, end);
 }
 
 /** `<alg>:<key[start, end)>`. */
@@ -308,7 +325,7 @@ function digestOf(alg: string, key: string, start: number, end: number): string 
 
 /** True when `key` ends with exactly `suffix` starting at `at`. */
 function restIs(key: string, at: number, suffix: string): boolean {
-  return key.length - at === suffix.length && key.startsWith(suffix, at);
+  return key.length - at === suffix.length && startsAt(key, at, suffix);
 }
 
 /** `<alg>/<encoded>` + exactly `suffix` from `at` to the end of `key`: the digest, or undefined. */
@@ -348,7 +365,7 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
     p = detected === '' ? V2.length : detected.length + 1 + V2.length;
   }
 
-  if (key.startsWith('blobs/', p)) {
+  if (startsAt(key, p, 'blobs/')) {
     // blobs/<alg>/<hh>/<hex>/data
     const a = p + 6;
     const e1 = key.indexOf('/', a);
@@ -373,7 +390,7 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
     return { kind: 'blob-data', root, digest: digestOf(alg, key, h, e2) };
   }
 
-  if (!key.startsWith('repositories/', p)) {
+  if (!startsAt(key, p, 'repositories/')) {
     return unrelated(key, 'not under blobs/ or repositories/');
   }
   // the first component starting with `_` ends the repository name (name components cannot)
@@ -385,13 +402,13 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
   }
   const m = nameEnd + 1;
 
-  if (key.startsWith('_layers/', m)) {
+  if (startsAt(key, m, '_layers/')) {
     const digest = digestThen(key, m + 8, '/link');
     if (digest === undefined) return unrelated(key, 'not _layers/<alg>/<hex>/link');
     return { kind: 'layer-link', root, repository: key.slice(nameStart, nameEnd), digest };
   }
 
-  if (key.startsWith('_uploads/', m)) {
+  if (startsAt(key, m, '_uploads/')) {
     const a = m + 9;
     const e1 = key.indexOf('/', a);
     if (e1 === -1 || !isUploadIdRange(key, a, e1)) return unrelated(key, 'invalid upload id');
@@ -401,7 +418,7 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
     if (restIs(key, e1, '/startedat')) {
       return { kind: 'upload-startedat', root, repository, uploadId };
     }
-    if (key.startsWith('/hashstates/', e1)) {
+    if (startsAt(key, e1, '/hashstates/')) {
       const b = e1 + 12;
       const e2 = key.indexOf('/', b);
       const offset = e2 === -1 ? -1 : parseOffsetRange(key, e2 + 1, key.length);
@@ -412,13 +429,13 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
     return unrelated(key, 'unknown _uploads object');
   }
 
-  if (key.startsWith('_manifests/revisions/', m)) {
+  if (startsAt(key, m, '_manifests/revisions/')) {
     const digest = digestThen(key, m + 21, '/link');
     if (digest === undefined) return unrelated(key, 'not _manifests/revisions/<alg>/<hex>/link');
     return { kind: 'revision-link', root, repository: key.slice(nameStart, nameEnd), digest };
   }
 
-  if (key.startsWith('_manifests/tags/', m)) {
+  if (startsAt(key, m, '_manifests/tags/')) {
     const t = m + 16;
     const e1 = key.indexOf('/', t);
     if (e1 === -1 || !isTagRange(key, t, e1)) return unrelated(key, 'invalid tag');
@@ -426,7 +443,7 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
       const repository = key.slice(nameStart, nameEnd);
       return { kind: 'tag-current-link', root, repository, tag: key.slice(t, e1) };
     }
-    if (key.startsWith('/index/', e1)) {
+    if (startsAt(key, e1, '/index/')) {
       const digest = digestThen(key, e1 + 7, '/link');
       if (digest === undefined) return unrelated(key, 'invalid tag index link');
       const repository = key.slice(nameStart, nameEnd);
