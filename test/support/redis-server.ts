@@ -39,7 +39,7 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<Runnin
       '--appendonly',
       'no',
       '--databases',
-      '256',
+      '1024',
       '--dir',
       dir,
       ...extraArgs,

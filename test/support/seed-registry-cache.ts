@@ -370,6 +370,9 @@ export async function connectFailFast(
   db: number,
   extra: RedisOptions = {}
 ): Promise<Redis> {
+  // DB 0 holds nothing of a test's own; an undefined DB would silently mean 0.
+  if (!Number.isInteger(db) || db < 1)
+    throw new Error(`test DB must be an allocated number ≥ 1, got ${db}`);
   const client = new Redis(url, {
     db,
     lazyConnect: true,
