@@ -66,7 +66,7 @@ let rig: Rig | undefined;
 beforeAll(async () => {
   aws = await startFauxqs();
   await seedBucket(aws.s3, BUCKET, blobDataLeft(records));
-  dbs = await allocateDbs(2 + 2 * SEEDS.length + 4 * SEEDS.length + 4);
+  dbs = await allocateDbs(48); // every pipeline run and remediator rig takes fresh DBs
 });
 afterEach(async () => {
   await rig?.close();
