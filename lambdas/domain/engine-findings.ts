@@ -58,10 +58,14 @@ export function makeFinding(
   };
 }
 
-export function tagOf(repo: RepoState | undefined, digest: string): string | undefined {
-  if (!repo) return undefined;
-  for (const [tag, d] of Object.entries(repo.tags)) if (d === digest) return tag;
-  return undefined;
+export function tagOf(
+  repo: RepoState | undefined,
+  digest: string,
+  fact?: BlobFact,
+  repository?: string
+): string | undefined {
+  if (repo) for (const [tag, d] of Object.entries(repo.tags)) if (d === digest) return tag;
+  return repository ? fact?.tags?.[repository] : undefined;
 }
 
 /** Emits a digest-scoped finding once: the fact remembers what it reported until the data is back. */
@@ -96,7 +100,7 @@ export function reportDigest(
   out.findings.push(
     makeFinding(kind, repository, {
       digest,
-      tag: tagOf(state.repos[repository], digest),
+      tag: tagOf(state.repos[repository], digest, fact, repository),
       first,
       last: seen,
       evidence: lines,

@@ -105,6 +105,8 @@ export interface BlobFact {
   pendingRemoval?: { at: number; deadline: number; attempts: number; evidence: Evidence[] };
   /** Findings emitted about this digest (id → time); cleared once the data is back. */
   reported: Record<string, number>;
+  /** The latest tag each repository gave this digest (tag index links, webhooks). */
+  tags?: Record<string, string>;
   /** Last time anything touched this fact. */
   touched: number;
 }

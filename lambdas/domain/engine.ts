@@ -397,7 +397,10 @@ function onRepoKey(
       return;
     }
     case 'tag-index-link':
-      if (created) repo.tags[k.tag] = k.digest;
+      if (created) {
+        repo.tags[k.tag] = k.digest;
+        rememberTag(factOf(state, k.digest, now), k.repository, k.tag);
+      }
       return;
     case 'tag-current-link':
       return;
@@ -417,7 +420,10 @@ function onWebhook(state: EngineState, e: WebhookEvent, now: number, cfg: Engine
       );
     return;
   }
-  if (e.tag) repo.tags[e.tag] = e.digest;
+  if (e.tag) {
+    repo.tags[e.tag] = e.digest;
+    rememberTag(factOf(state, e.digest, now), e.repository, e.tag);
+  }
   if (e.type === 'DELETE_ARTIFACT') {
     delete repo.webhooks[e.digest];
     return;
@@ -526,6 +532,12 @@ function siblingKey(blobKey: string, digest: string): string {
   const cut = blobKey.lastIndexOf('docker/registry/v2/');
   const root = cut > 0 ? blobKey.slice(0, cut - 1) : '';
   return blobDataKey(root, digest);
+}
+
+/** The latest tag a repository gave a digest, kept with the digest's facts (outlives the window). */
+function rememberTag(fact: BlobFact, repository: string, tag: string): void {
+  fact.tags ??= {};
+  fact.tags[repository] = tag;
 }
 
 /**

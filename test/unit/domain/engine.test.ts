@@ -317,3 +317,26 @@ describe('Function: applyEvent — webhook-without-commit', () => {
     });
   });
 });
+
+describe('Function: applyEvent — tags outlive the window', () => {
+  it('data lost long after the push is reported with the tag the push wrote (re-push needs a tag)', () => {
+    const { state } = run(live, [
+      [T0, s3('created', blobDataKey(ROOT, M), T0)],
+      [T0 + 1, s3('created', revisionLinkKey(ROOT, REPO, M), T0 + 1)],
+      [T0 + 2, s3('created', tagIndexLinkKey(ROOT, REPO, 'v7', M), T0 + 2)],
+    ]);
+    closeDue(state, T0 + 2 * W, live);
+    expect(state.repos[REPO]).toBeUndefined();
+    const later = T0 + 3 * W;
+    const removal = applyEvent(state, s3('removed', blobDataKey(ROOT, M), later), later, live);
+    const out = applyEvent(
+      state,
+      { source: 'check', check: removal.checks[0]!, presence: 'missing', time: later + 10 },
+      later + 10,
+      live
+    );
+    expect(out.findings.map((f) => [f.kind, f.repository, f.tag])).toEqual([
+      ['manifest-data-missing', REPO, 'v7'],
+    ]);
+  });
+});
