@@ -153,12 +153,13 @@ return {seen, values, cards}
 /**
  * CAS-and-write of step (3). KEYS: deadlines, outbox, n scope keys, b dedupe buckets (the last is
  * the current one). ARGV: n, b, longest scope TTL (ms; the deadline index lives at least that
- * long), bucket TTL (ms), outboxTtlSeconds, f (findings), then b bucket cardinalities as READ_LUA
- * saw them, then 6 per scope (expected version, op, value, deadline-index member, deadline, TTL
- * ms), then f outbox entries, then the dedupe ids packed as in READ_LUA. Ops: w = write and index
+ * long), bucket TTL (ms), outboxTtlSeconds, f (findings), the prefix's length in bytes (a scope
+ * key minus the prefix is its deadline-index member), then b bucket cardinalities as READ_LUA
+ * saw them, then 5 per scope (expected version, op, value, deadline, TTL ms), then f outbox
+ * entries, then the dedupe ids packed as in READ_LUA. Ops: w = write and index
  * its deadline, d = delete and unindex, z = keep value and index its deadline, k = only check the
- * version. Nothing is written unless every version is as read and no id was marked meanwhile;
- * the reply names what moved. Markers are only ever added to a bucket (or the whole bucket
+ * version. Nothing is written unless every version is as read and no id was marked meanwhile:
+ * the reply is {0, what moved}, else {1, outbox length after the write}. Markers are only ever added to a bucket (or the whole bucket
  * expires), so a bucket whose cardinality is as read holds no new marker: only a bucket that
  * changed is searched for the batch's ids again.
  */
@@ -166,8 +167,9 @@ const APPLY_LUA = `
 local n = tonumber(ARGV[1])
 local b = tonumber(ARGV[2])
 local f = tonumber(ARGV[6])
-local base = 6 + b
-local packed = ARGV[base + n * 6 + f + 1]
+local plen = tonumber(ARGV[7])
+local base = 7 + b
+local packed = ARGV[base + n * 5 + f + 1]
 local w = ${ID_WIDTH}
 local m = #packed / w
 for s = 1, n, 4000 do
@@ -177,7 +179,7 @@ for s = 1, n, 4000 do
     local cur = values[i - s + 1]
     local v = ''
     if cur then v = string.match(cur, '^{"v":"([^"]*)"') or '?' end
-    if v ~= ARGV[base + (i - 1) * 6 + 1] then return {0, KEYS[2 + i]} end
+    if v ~= ARGV[base + (i - 1) * 5 + 1] then return {0, KEYS[2 + i]} end
   end
 end
 local ids = nil
@@ -191,7 +193,7 @@ end
 if m > 0 then
   for k = 1, b do
     local bucket = KEYS[2 + n + k]
-    if redis.call('SCARD', bucket) ~= tonumber(ARGV[6 + k]) then
+    if redis.call('SCARD', bucket) ~= tonumber(ARGV[7 + k]) then
       split()
       for s = 1, m, 4000 do
         local flags = redis.call('SMISMEMBER', bucket, unpack(ids, s, math.min(s + 3999, m)))
@@ -205,19 +207,20 @@ end
 local zadd = {}
 local zrem = {}
 for i = 1, n do
-  local a = base + (i - 1) * 6
+  local a = base + (i - 1) * 5
   local op = ARGV[a + 2]
   if op == 'w' then
-    redis.call('SET', KEYS[2 + i], ARGV[a + 3], 'PX', ARGV[a + 6])
+    redis.call('SET', KEYS[2 + i], ARGV[a + 3], 'PX', ARGV[a + 5])
   elseif op == 'd' then
     redis.call('DEL', KEYS[2 + i])
   end
   if op ~= 'k' then
-    if ARGV[a + 5] == '' then
-      zrem[#zrem + 1] = ARGV[a + 4]
+    local member = string.sub(KEYS[2 + i], plen + 1)
+    if ARGV[a + 4] == '' then
+      zrem[#zrem + 1] = member
     else
-      zadd[#zadd + 1] = ARGV[a + 5]
       zadd[#zadd + 1] = ARGV[a + 4]
+      zadd[#zadd + 1] = member
     end
   end
 end
@@ -241,12 +244,12 @@ if m > 0 then
     redis.call('PEXPIRE', current, ARGV[4])
   end
 end
-local first = base + n * 6 + 1
+local first = base + n * 5 + 1
 for k = first, first + f - 1 do
   redis.call('RPUSH', KEYS[2], ARGV[k])
 end
 if f > 0 then redis.call('EXPIRE', KEYS[2], ARGV[5]) end
-return {1}
+return {1, redis.call('LLEN', KEYS[2])}
 `;
 
 /**
@@ -315,8 +318,8 @@ interface Prepared {
   count: number;
   /** First occurrence of each dedupe key, and every event without one, in order. */
   fresh: WindowEvent[];
-  /** Dedupe id of each first occurrence, in order. */
-  ids: string[];
+  /** Dedupe ids of the first occurrences, in order, packed end to end (ID_WIDTH each). */
+  ids: string;
   /** Index in `fresh` of the event of each id. */
   owners: number[];
 }
@@ -341,10 +344,17 @@ class RedisWindowStore implements WindowStore {
   private readonly drainPageSize: number;
   private readonly drainLeaseMs: number;
   private readonly outboxTtlSeconds: number;
+  /**
+   * The last call was a write whose reply found the outbox empty after it: a drain right after it
+   * has nothing to publish and needs no round trip. Any other call clears it.
+   */
+  private outboxEmpty = false;
+  private readonly prefixBytes: number;
 
   constructor(options: RedisWindowStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix ?? 'pushguard:';
+    this.prefixBytes = Buffer.byteLength(this.prefix);
     this.engine = options.engine;
     this.dedupeTtlSeconds = options.dedupeTtlSeconds ?? DEFAULT_DEDUPE_TTL_SECONDS;
     this.bucketMs = Math.max(1000, Math.min(3_600_000, (this.dedupeTtlSeconds * 1000) / 6));
@@ -362,6 +372,7 @@ class RedisWindowStore implements WindowStore {
 
   /** Applies a batch: dedupe, load, engine, one atomic CAS script; retried on a race. */
   async apply(events: readonly WindowEvent[], now: number): Promise<ApplyResult> {
+    this.outboxEmpty = false;
     const extra = new Set<ScopeId>();
     const prepared = prepare(events);
     let conflict = '';
@@ -376,6 +387,7 @@ class RedisWindowStore implements WindowStore {
 
   /** Closes due windows page by page (bounded), findings into the outbox. */
   async closeDue(now: number): Promise<EngineOutput> {
+    this.outboxEmpty = false;
     const output: EngineOutput = { findings: [], checks: [] };
     const done = new Set<ScopeId>();
     for (let page = 0; page < this.maxClosePages; page++) {
@@ -404,6 +416,10 @@ class RedisWindowStore implements WindowStore {
    * holding the lease makes this call return what it published so far.
    */
   async drainOutbox(publish: (findings: Finding[]) => Promise<void>): Promise<Finding[]> {
+    if (this.outboxEmpty) {
+      this.outboxEmpty = false;
+      return [];
+    }
     const published: Finding[] = [];
     const lock = this.key('outbox:lease');
     const outbox = this.key('outbox');
@@ -430,6 +446,7 @@ class RedisWindowStore implements WindowStore {
 
   /** Number of findings waiting in the outbox. */
   async outboxLength(): Promise<number> {
+    this.outboxEmpty = false;
     return this.redis.llen(this.key('outbox'));
   }
 
@@ -448,7 +465,7 @@ class RedisWindowStore implements WindowStore {
     const [seenIndexes, raws, cards] = (await this.evalScript(
       READ,
       [...buckets.keys, ...scopes.map((s) => this.key(s))],
-      [buckets.keys.length, prepared.ids.join('')]
+      [buckets.keys.length, prepared.ids]
     )) as [number[], (string | null)[], number[]];
     const loaded = this.decode(scopes, raws);
 
@@ -459,7 +476,11 @@ class RedisWindowStore implements WindowStore {
       const seen = new Set(seenIndexes.map((i) => i - 1));
       const dropped = new Set([...seen].map((i) => prepared.owners[i]));
       fresh = fresh.filter((_, j) => !dropped.has(j));
-      freshIds = freshIds.filter((_, i) => !seen.has(i));
+      const kept: string[] = [];
+      for (let i = 0; i < prepared.owners.length; i++) {
+        if (!seen.has(i)) kept.push(freshIds.slice(i * ID_WIDTH, (i + 1) * ID_WIDTH));
+      }
+      freshIds = kept.join('');
     }
     const duplicates = prepared.count - fresh.length;
     const state = stateOf(loaded);
@@ -515,7 +536,7 @@ class RedisWindowStore implements WindowStore {
       const result = await this.commit(
         plan,
         { keys: [], ttlMs: 0, cards: [] },
-        [],
+        '',
         output.findings
       );
       if (result === true) return output;
@@ -572,7 +593,7 @@ class RedisWindowStore implements WindowStore {
     const visit = (id: ScopeId, value: unknown, deadline: number | undefined, before?: Loaded) => {
       if (!before) extra.add(id);
       const was = before?.version ?? '';
-      const json = value === undefined ? undefined : JSON.stringify(value);
+      const json = value === undefined ? undefined : asciiJson(value);
       let op: 'w' | 'd' | 'z' | 'k';
       if (json === undefined) op = was === '' && !due.has(id) ? 'k' : 'd';
       else if (json !== before?.json) op = 'w';
@@ -582,14 +603,7 @@ class RedisWindowStore implements WindowStore {
       const ttl = scopeTtlMs(indexed, now, W, margin);
       if (op === 'w' || op === 'z') maxTtl = Math.max(maxTtl, ttl);
       keys.push(this.key(id));
-      args.push(
-        was,
-        op,
-        op === 'w' ? `{"v":"${version}","s":${json}}` : '',
-        id,
-        indexed ?? '',
-        ttl
-      );
+      args.push(was, op, op === 'w' ? `{"v":"${version}","s":${json}}` : '', indexed ?? '', ttl);
     };
     // Loaded scopes first (in load order), then those the engine created, repositories first.
     for (const [id, l] of loaded.byId) {
@@ -619,7 +633,7 @@ class RedisWindowStore implements WindowStore {
   private async commit(
     plan: Plan,
     buckets: { keys: string[]; ttlMs: number; cards: number[] },
-    ids: string[],
+    ids: string,
     findings: Finding[]
   ): Promise<true | string> {
     const entries = findings.map((finding) =>
@@ -633,13 +647,16 @@ class RedisWindowStore implements WindowStore {
       buckets.ttlMs,
       this.outboxTtlSeconds,
       entries.length,
+      this.prefixBytes,
       ...buckets.cards,
       ...plan.args,
       ...entries,
-      ids.join(''),
+      ids,
     ];
-    const reply = (await this.evalScript(APPLY, keys, args)) as [number, string?];
-    return reply[0] === 1 ? true : (reply[1] ?? '?');
+    const reply = (await this.evalScript(APPLY, keys, args)) as [number, (string | number)?];
+    if (reply[0] !== 1) return String(reply[1] ?? '?');
+    this.outboxEmpty = reply[1] === 0;
+    return true;
   }
 
   /** EVALSHA; on NOSCRIPT (new or restarted server), SCRIPT LOAD of all scripts and EVALSHA again. */
@@ -674,6 +691,7 @@ function prepare(events: readonly WindowEvent[]): Prepared {
   const fresh: WindowEvent[] = [];
   const ids: string[] = [];
   const owners: number[] = [];
+  // ids die here: the batch keeps them as one packed string
   const inBatch = new Set<string>();
   for (const event of events) {
     const key = 'dedupeKey' in event ? event.dedupeKey : undefined;
@@ -688,7 +706,7 @@ function prepare(events: readonly WindowEvent[]): Prepared {
     owners.push(fresh.length);
     fresh.push(event);
   }
-  return { count: events.length, fresh, ids, owners };
+  return { count: events.length, fresh, ids: ids.join(''), owners };
 }
 
 function addLoaded(loaded: LoadedScopes, id: ScopeId, l: Loaded): void {
@@ -708,9 +726,25 @@ function stateOf(loaded: LoadedScopes): EngineState {
   return state;
 }
 
+const NON_ASCII = /[\u0080-\uffff]/g;
+
+/**
+ * JSON with every non-ASCII character escaped (`…` as `\u2026`): parses to the same value, and
+ * keeps the script's arguments one-byte text (a single `…` in one state would otherwise make the
+ * whole request a two-byte string to flatten and re-encode).
+ */
+function asciiJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  NON_ASCII.lastIndex = 0;
+  if (!NON_ASCII.test(json)) return json;
+  return json.replace(NON_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** A short, fixed-size stand-in for a dedupe key (132 bits of its SHA-256, base64url). */
 function dedupeId(dedupeKey: string): string {
-  return hash('sha256', dedupeKey, 'base64url').slice(0, ID_WIDTH);
+  // Hashing reads the text flat: V8 would flatten a concatenated key in place, and the batch's
+  // events would keep that copy alive to the end. A throw-away copy is hashed instead.
+  return hash('sha256', `${dedupeKey} `.slice(0, -1), 'base64url').slice(0, ID_WIDTH);
 }
 
 function uniqueFindings(entries: readonly string[]): Finding[] {
