@@ -47,6 +47,7 @@ import {
   type EngineState,
   factDeadline,
   factRetentionMs,
+  forEachScope,
   type RepoState,
   repoDeadline,
   applyEvent as runEngine,
@@ -284,6 +285,9 @@ interface Script {
   sha: string;
 }
 
+/** READ_LUA's reply: 1-based indexes of ids already marked, scope values, bucket cardinalities. */
+type ReadReply = [number[], (string | null)[], number[]];
+
 function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
@@ -373,11 +377,50 @@ class RedisWindowStore implements WindowStore {
   /** Applies a batch: dedupe, load, engine, one atomic CAS script; retried on a race. */
   async apply(events: readonly WindowEvent[], now: number): Promise<ApplyResult> {
     this.outboxEmpty = false;
-    const extra = new Set<ScopeId>();
-    const prepared = prepare(events);
+    return this.applyPrepared(prepare(events), now, new Set());
+  }
+
+  /**
+   * A batch handed over in parts (ingest normalises a large batch part by part): each part's
+   * dedupe ids and new scopes are read as soon as it is added, without waiting, so the reads run
+   * while the caller prepares the next part. apply() then does exactly what apply(all events)
+   * does, on what was read: the same dedupe, the same scopes in the same order, the engine on
+   * every event in order, one atomic CAS write. If `now` moved to other dedupe buckets meanwhile,
+   * or the write meets a race, the batch is read again in full, as apply() would.
+   */
+  stage(now: number): StagedBatch {
+    return new StagedBatch(this, this.buckets(now));
+  }
+
+  /** @internal for StagedBatch: one READ of some ids and scopes, sent now. */
+  readPart(
+    buckets: { keys: string[] },
+    ids: string,
+    scopes: readonly ScopeId[]
+  ): Promise<ReadReply> {
+    return this.evalScript(
+      READ,
+      [...buckets.keys, ...scopes.map((s) => this.key(s))],
+      [buckets.keys.length, ids]
+    ) as Promise<ReadReply>;
+  }
+
+  /** @internal for StagedBatch: the dedupe buckets live at `now`. */
+  bucketsAt(now: number): { keys: string[]; ttlMs: number } {
+    return this.buckets(now);
+  }
+
+  /** @internal apply() on a prepared batch, the first attempt possibly on reads already made. */
+  async applyPrepared(
+    prepared: Prepared,
+    now: number,
+    extra: Set<ScopeId>,
+    first?: { scopes: ScopeId[]; reply: ReadReply }
+  ): Promise<ApplyResult> {
+    this.outboxEmpty = false;
     let conflict = '';
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const result = await this.tryApply(prepared, now, extra);
+      const result = await this.tryApply(prepared, now, extra, attempt === 1 ? first : undefined);
       if ('output' in result) return result.output;
       conflict = result.conflict;
       await backoff(attempt);
@@ -457,16 +500,15 @@ class RedisWindowStore implements WindowStore {
   private async tryApply(
     prepared: Prepared,
     now: number,
-    extra: Set<ScopeId>
+    extra: Set<ScopeId>,
+    first?: { scopes: ScopeId[]; reply: ReadReply }
   ): Promise<{ output: ApplyResult } | { conflict: string }> {
-    // (1) one round trip: which events were already applied, and every scope the batch names.
-    const scopes = [...scopesOfEvents(prepared.fresh, new Set(extra))];
+    // (1) one round trip: which events were already applied, and every scope the batch names
+    // (unless a staged batch read them already).
     const buckets = this.buckets(now);
-    const [seenIndexes, raws, cards] = (await this.evalScript(
-      READ,
-      [...buckets.keys, ...scopes.map((s) => this.key(s))],
-      [buckets.keys.length, prepared.ids]
-    )) as [number[], (string | null)[], number[]];
+    const scopes = first?.scopes ?? [...scopesOfEvents(prepared.fresh, new Set(extra))];
+    const [seenIndexes, raws, cards] =
+      first?.reply ?? (await this.readPart(buckets, prepared.ids, scopes));
     const loaded = this.decode(scopes, raws);
 
     // (2) the engine, in memory, on the partial state.
@@ -683,6 +725,91 @@ async function execPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<(s
   });
 }
 
+/** A batch added part by part, each part's reads sent at once (RedisWindowStore.stage). */
+class StagedBatch {
+  private readonly all: WindowEvent[] = [];
+  private readonly fresh: WindowEvent[] = [];
+  private readonly ids: string[] = [];
+  private readonly owners: number[] = [];
+  private readonly inBatch = new Set<string>();
+  private readonly scopes: ScopeId[] = [];
+  private readonly repos = new Set<string>();
+  private readonly digests = new Set<string>();
+  private readonly reads: { ids: number; scopes: number; reply: Promise<ReadReply> }[] = [];
+
+  constructor(
+    private readonly store: RedisWindowStore,
+    private readonly buckets: { keys: string[] }
+  ) {}
+
+  /** Dedupes the part against the batch so far and sends the READ of what is new in it. */
+  add(events: readonly WindowEvent[]): void {
+    const idsFrom = this.ids.length;
+    const scopesFrom = this.scopes.length;
+    const onRepository = (name: string) => {
+      if (this.repos.has(name)) return;
+      this.repos.add(name);
+      this.scopes.push(repoScope(name));
+    };
+    const onDigest = (digest: string) => {
+      if (this.digests.has(digest)) return;
+      this.digests.add(digest);
+      this.scopes.push(blobScope(digest));
+    };
+    for (const event of events) {
+      this.all.push(event);
+      const key = 'dedupeKey' in event ? event.dedupeKey : undefined;
+      if (key !== undefined) {
+        const id = dedupeId(key);
+        if (this.inBatch.has(id)) continue;
+        this.inBatch.add(id);
+        this.ids.push(id);
+        this.owners.push(this.fresh.length);
+      }
+      this.fresh.push(event);
+      forEachScope(event, onRepository, onDigest);
+    }
+    const ids = this.ids.length - idsFrom;
+    const scopes = this.scopes.length - scopesFrom;
+    if (ids === 0 && scopes === 0) return;
+    const reply = this.store.readPart(
+      this.buckets,
+      this.ids.slice(idsFrom).join(''),
+      this.scopes.slice(scopesFrom)
+    );
+    reply.catch(() => undefined); // awaited (and thrown) by apply()
+    this.reads.push({ ids, scopes, reply });
+  }
+
+  /** apply() of every event added, on the reads already made when they still hold. */
+  async apply(now: number): Promise<ApplyResult> {
+    const prepared: Prepared = {
+      count: this.all.length,
+      fresh: this.fresh,
+      ids: this.ids.join(''),
+      owners: this.owners,
+    };
+    const replies = await Promise.all(this.reads.map((r) => r.reply));
+    const current = this.store.bucketsAt(now).keys;
+    const same =
+      current.length === this.buckets.keys.length &&
+      current.every((k, i) => k === this.buckets.keys[i]);
+    if (!same || replies.length === 0) return this.store.applyPrepared(prepared, now, new Set());
+    // One READ's worth: indexes shifted to the whole batch, values in scope order, and the
+    // cardinalities of the first read (any marker added since makes the write search again).
+    const seen: number[] = [];
+    const raws: (string | null)[] = [];
+    let idsBefore = 0;
+    replies.forEach(([partSeen, partRaws], i) => {
+      for (const index of partSeen) seen.push(idsBefore + index);
+      for (const raw of partRaws) raws.push(raw);
+      idsBefore += this.reads[i]!.ids;
+    });
+    const reply: ReadReply = [seen, raws, replies[0]![2]];
+    return this.store.applyPrepared(prepared, now, new Set(), { scopes: this.scopes, reply });
+  }
+}
+
 /**
  * First occurrences and their dedupe ids. The in-batch dedupe compares ids (as the markers do)
  * rather than whole dedupe keys: each key is hashed once, and the set holds short strings.
@@ -735,16 +862,13 @@ const NON_ASCII = /[\u0080-\uffff]/g;
  */
 function asciiJson(value: unknown): string {
   const json = JSON.stringify(value);
-  NON_ASCII.lastIndex = 0;
-  if (!NON_ASCII.test(json)) return json;
+  if (Buffer.byteLength(json) === json.length) return json;
   return json.replace(NON_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A short, fixed-size stand-in for a dedupe key (132 bits of its SHA-256, base64url). */
 function dedupeId(dedupeKey: string): string {
-  // Hashing reads the text flat: V8 would flatten a concatenated key in place, and the batch's
-  // events would keep that copy alive to the end. A throw-away copy is hashed instead.
-  return hash('sha256', `${dedupeKey} `.slice(0, -1), 'base64url').slice(0, ID_WIDTH);
+  return hash('sha256', dedupeKey, 'base64url').slice(0, ID_WIDTH);
 }
 
 function uniqueFindings(entries: readonly string[]): Finding[] {
@@ -765,4 +889,4 @@ function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export { RedisWindowStore };
+export { RedisWindowStore, type StagedBatch };

@@ -24,7 +24,21 @@ import { runCheckRounds } from './check-runner.ts';
 /** A store whose findings wait in an outbox until published (RedisWindowStore, MemoryWindowStore). */
 export type OutboxWindowStore = WindowStore & {
   drainOutbox?: (publish: (findings: Finding[]) => Promise<void>) => Promise<Finding[]>;
+  /**
+   * Takes a batch part by part and starts reading for each part at once (RedisWindowStore):
+   * `apply` then gives what `store.apply(every part's events, now)` gives.
+   */
+  stage?: (now: number) => {
+    add(events: readonly NormalizedEvent[]): void;
+    apply(now: number): ReturnType<WindowStore['apply']>;
+  };
 };
+
+/**
+ * Events per part handed to a staging store while the rest of the batch is normalised: its reads
+ * run meanwhile. A batch of up to this many events is read once, as by `apply`.
+ */
+const STAGE_EVENTS = 2_500;
 
 export interface IngestDeps {
   store: OutboxWindowStore;
@@ -63,6 +77,8 @@ export async function ingestBatch(
   const events: NormalizedEvent[] = [];
   const carriers: string[] = [];
   const opts = deps.rootDirectory === undefined ? {} : { rootDirectory: deps.rootDirectory };
+  const staged = records.length > STAGE_EVENTS ? deps.store.stage?.(deps.clock.now()) : undefined;
+  let stagedUpTo = 0;
   for (const record of records) {
     try {
       const normalized = normalizeMessage(record.body, opts);
@@ -70,10 +86,14 @@ export async function ingestBatch(
         result.skipped++;
         continue;
       }
-      events.push(...normalized.events);
+      for (const event of normalized.events) events.push(event);
       carriers.push(record.id);
     } catch (err) {
       result.failures.push({ id: record.id, error: asError(err) });
+    }
+    if (staged && events.length - stagedUpTo >= STAGE_EVENTS) {
+      staged.add(events.slice(stagedUpTo));
+      stagedUpTo = events.length;
     }
   }
   result.events = events.length;
@@ -81,7 +101,10 @@ export async function ingestBatch(
 
   let output: Awaited<ReturnType<WindowStore['apply']>>;
   try {
-    output = await deps.store.apply(events, deps.clock.now());
+    if (staged) {
+      if (stagedUpTo < events.length) staged.add(events.slice(stagedUpTo));
+      output = await staged.apply(deps.clock.now());
+    } else output = await deps.store.apply(events, deps.clock.now());
   } catch (err) {
     const error = asError(err);
     for (const id of carriers) result.failures.push({ id, error });
