@@ -536,7 +536,7 @@ function siblingKey(blobKey: string, digest: string): string {
 
 /** The latest tag a repository gave a digest, kept with the digest's facts (outlives the window). */
 function rememberTag(fact: BlobFact, repository: string, tag: string): void {
-  fact.tags ??= {};
+  fact.tags ??= newMap();
   fact.tags[repository] = tag;
 }
 
