@@ -328,15 +328,43 @@ function restIs(key: string, at: number, suffix: string): boolean {
   return key.length - at === suffix.length && startsAt(key, at, suffix);
 }
 
+/**
+ * Consecutive keys mostly name the same repository, upload and digest (a push writes a dozen
+ * keys per blob). The last valid ones are remembered: a key whose part equals one of them gets
+ * that very string back (the same text, already known valid: no second validation, no copy, and
+ * the engine looks it up as a string it has seen).
+ */
+let lastRepository = '';
+let lastUploadId = '';
+let lastSha256Hex = '';
+let lastSha256Digest = '';
+
+/** `key[start, end)` equals `known` (a non-empty remembered part). */
+function sameAs(known: string, key: string, start: number, end: number): boolean {
+  return known.length === end - start && known.length > 0 && key.startsWith(known, start);
+}
+
+/** The digest `<alg>:<key[h, e2)>` of the algorithm `key[a, e1)`, or undefined if invalid. */
+function digestAt(key: string, a: number, e1: number, h: number, e2: number): Digest | undefined {
+  if (e1 - a === 6 && startsAt(key, a, 'sha256') && sameAs(lastSha256Hex, key, h, e2)) {
+    return lastSha256Digest;
+  }
+  if (!isAlgorithm(key, a, e1)) return undefined;
+  const alg = algorithmAt(key, a, e1);
+  if (!isEncoded(alg, key, h, e2)) return undefined;
+  if (alg !== 'sha256') return digestOf(alg, key, h, e2);
+  lastSha256Hex = key.slice(h, e2);
+  lastSha256Digest = `sha256:${lastSha256Hex}`;
+  return lastSha256Digest;
+}
+
 /** `<alg>/<encoded>` + exactly `suffix` from `at` to the end of `key`: the digest, or undefined. */
 function digestThen(key: string, at: number, suffix: string): Digest | undefined {
   const e1 = key.indexOf('/', at);
   if (e1 === -1) return undefined;
   const e2 = key.indexOf('/', e1 + 1);
-  if (e2 === -1 || !restIs(key, e2, suffix) || !isAlgorithm(key, at, e1)) return undefined;
-  const alg = algorithmAt(key, at, e1);
-  if (!isEncoded(alg, key, e1 + 1, e2)) return undefined;
-  return digestOf(alg, key, e1 + 1, e2);
+  if (e2 === -1 || !restIs(key, e2, suffix)) return undefined;
+  return digestAt(key, at, e1, e1 + 1, e2);
 }
 
 /**
@@ -384,10 +412,9 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
     ) {
       return unrelated(key, 'blob shard mismatch');
     }
-    if (!isAlgorithm(key, a, e1)) return unrelated(key, 'invalid blob digest');
-    const alg = algorithmAt(key, a, e1);
-    if (!isEncoded(alg, key, h, e2)) return unrelated(key, 'invalid blob digest');
-    return { kind: 'blob-data', root, digest: digestOf(alg, key, h, e2) };
+    const digest = digestAt(key, a, e1, h, e2);
+    if (digest === undefined) return unrelated(key, 'invalid blob digest');
+    return { kind: 'blob-data', root, digest };
   }
 
   if (!startsAt(key, p, 'repositories/')) {
@@ -397,23 +424,33 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
   const nameStart = p + 13;
   const nameEnd = key.indexOf('/_', nameStart);
   if (nameEnd === -1) return unrelated(key, 'no _uploads/_layers/_manifests component');
-  if (!isRepositoryRange(key, nameStart, nameEnd)) {
+  let repository: string;
+  if (sameAs(lastRepository, key, nameStart, nameEnd)) repository = lastRepository;
+  else if (!isRepositoryRange(key, nameStart, nameEnd)) {
     return unrelated(key, 'invalid repository name');
+  } else {
+    repository = key.slice(nameStart, nameEnd);
+    lastRepository = repository;
   }
   const m = nameEnd + 1;
 
   if (startsAt(key, m, '_layers/')) {
     const digest = digestThen(key, m + 8, '/link');
     if (digest === undefined) return unrelated(key, 'not _layers/<alg>/<hex>/link');
-    return { kind: 'layer-link', root, repository: key.slice(nameStart, nameEnd), digest };
+    return { kind: 'layer-link', root, repository, digest };
   }
 
   if (startsAt(key, m, '_uploads/')) {
     const a = m + 9;
     const e1 = key.indexOf('/', a);
-    if (e1 === -1 || !isUploadIdRange(key, a, e1)) return unrelated(key, 'invalid upload id');
-    const repository = key.slice(nameStart, nameEnd);
-    const uploadId = key.slice(a, e1);
+    if (e1 === -1) return unrelated(key, 'invalid upload id');
+    let uploadId: string;
+    if (sameAs(lastUploadId, key, a, e1)) uploadId = lastUploadId;
+    else if (!isUploadIdRange(key, a, e1)) return unrelated(key, 'invalid upload id');
+    else {
+      uploadId = key.slice(a, e1);
+      lastUploadId = uploadId;
+    }
     if (restIs(key, e1, '/data')) return { kind: 'upload-data', root, repository, uploadId };
     if (restIs(key, e1, '/startedat')) {
       return { kind: 'upload-startedat', root, repository, uploadId };
@@ -432,7 +469,7 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
   if (startsAt(key, m, '_manifests/revisions/')) {
     const digest = digestThen(key, m + 21, '/link');
     if (digest === undefined) return unrelated(key, 'not _manifests/revisions/<alg>/<hex>/link');
-    return { kind: 'revision-link', root, repository: key.slice(nameStart, nameEnd), digest };
+    return { kind: 'revision-link', root, repository, digest };
   }
 
   if (startsAt(key, m, '_manifests/tags/')) {
@@ -440,13 +477,11 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
     const e1 = key.indexOf('/', t);
     if (e1 === -1 || !isTagRange(key, t, e1)) return unrelated(key, 'invalid tag');
     if (restIs(key, e1, '/current/link')) {
-      const repository = key.slice(nameStart, nameEnd);
       return { kind: 'tag-current-link', root, repository, tag: key.slice(t, e1) };
     }
     if (startsAt(key, e1, '/index/')) {
       const digest = digestThen(key, e1 + 7, '/link');
       if (digest === undefined) return unrelated(key, 'invalid tag index link');
-      const repository = key.slice(nameStart, nameEnd);
       return { kind: 'tag-index-link', root, repository, tag: key.slice(t, e1), digest };
     }
     return unrelated(key, 'unknown _manifests/tags object');
