@@ -4,6 +4,10 @@
  * RedisWindowStore. Baselines measured in the same run: a bare loop that only JSON.parses each
  * line and decodes its key, and a single client awaiting one SET per record.
  *
+ * Every path first runs once over a whole trace (JIT, script cache, connection), then each figure
+ * is the best of ROUNDS runs, the paths taking turns so that they meet the same load on a shared
+ * machine (the bare loop was always the best of three; the others now are too).
+ *
  * Runs alone with `npx tsx bench/state.bench.ts` (starts its own redis-server unless REDIS_URL is
  * set). Every key it writes is under a unique prefix and removed at the end, so it is safe on a
  * shared server. Prints figures; never fails on speed.
@@ -23,6 +27,7 @@ import { syntheticTrace } from './synthetic.ts';
 
 const RECORDS = 100_000;
 const BATCH = 10_000;
+const ROUNDS = 3;
 const ENGINE: EngineConfig = {
   windowMs: 10 * 60_000,
   reportUnverified: false,
@@ -159,20 +164,31 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
   const redis = await connectRedis(ctx.redisUrl, { commandTimeoutMs: 60_000 });
   const prefix = `pushguard-bench:${randomBytes(4).toString('hex')}:`;
   try {
-    // warm-up: JIT, script cache, connection
-    bareLoop(lines.slice(0, BATCH));
-    await endToEnd(redis, `${prefix}warm:`, syntheticTrace(BATCH, 'warm-up'));
+    // warm-up: JIT, script cache, connection; a whole trace on every path
+    const warm = syntheticTrace(RECORDS, 'warm-up');
+    bareLoop(warm);
+    await endToEnd(redis, `${prefix}warm:`, warm);
+    await endToEnd(undefined, '', warm);
+    await awaitedSets(redis, `${prefix}warm:`, lines.slice(0, BATCH));
     let bare = 0;
-    for (let r = 0; r < 3; r++) {
+    let sets = 0;
+    let memory: Awaited<ReturnType<typeof endToEnd>> | undefined;
+    let e2e: Awaited<ReturnType<typeof endToEnd>> | undefined;
+    const trips: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
       const start = process.hrtime.bigint();
       bareLoop(lines);
       bare = Math.max(bare, lines.length / seconds(start));
+      const m = await endToEnd(undefined, '', lines);
+      if (!memory || m.perSecond > memory.perSecond) memory = m;
+      // a fresh prefix per run: the same trace again would only be duplicates
+      const e = await endToEnd(redis, `${prefix}state${r}:`, lines);
+      trips.push(...e.trips);
+      if (!e2e || e.perSecond > e2e.perSecond) e2e = e;
+      sets = Math.max(sets, await awaitedSets(redis, prefix, lines));
     }
-    await endToEnd(undefined, '', syntheticTrace(BATCH, 'warm-up'));
-    const memory = await endToEnd(undefined, '', lines);
-    const e2e = await endToEnd(redis, `${prefix}state:`, lines);
-    const sets = await awaitedSets(redis, prefix, lines);
-    const meanTrips = e2e.trips.reduce((a, b) => a + b, 0) / e2e.trips.length;
+    if (!memory || !e2e) throw new Error('no rounds ran');
+    const meanTrips = trips.reduce((a, b) => a + b, 0) / trips.length;
     return [
       {
         name: 'state: ingestBatch on Redis, 100k-record trace in 10k batches (end to end)',
@@ -209,8 +225,8 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
         unit: 'µs/record',
       },
       {
-        name: 'state: Redis round trips per 10k-record batch (max over 10 batches)',
-        value: Math.max(...e2e.trips),
+        name: 'state: Redis round trips per 10k-record batch (max over every batch of every run)',
+        value: Math.max(...trips),
         unit: 'round trips',
         goal: '≤ 10',
       },
