@@ -15,7 +15,9 @@
  * and the script names the conflicting key so only that batch retries (bounded). It is one
  * round trip whatever the batch size (two with the read), and a connection loss before the
  * script leaves nothing half-written. Scripts are sent with EVALSHA (SCRIPT LOAD on NOSCRIPT),
- * and list every key they touch in KEYS.
+ * and list every key they touch in KEYS. A large batch may be handed over in parts (stage): the
+ * read is then one READ per part, each sent as soon as its part is normalised, and the write is
+ * still the one script. A drain right after a write that left the outbox empty costs nothing.
  *
  * Why a sorted set of deadlines polled every minute, and not chained SQS delays. Windows run up
  * to 2 h but SQS DelaySeconds stops at 900 s, so a 2 h deadline would need a chain of at least 8
@@ -28,8 +30,9 @@
  * to windows of minutes to hours, and a missed poll only delays a finding, never loses it.
  *
  * Keys (all under the prefix, each with a TTL): `repo:<name>` and `blob:<digest>` hold
- * `{"v":"<version>","s":<state>}` and expire a margin after their deadline (at least `stateTtlMs`,
- * window plus margin, after their last write). Dedupe markers of delivered events are short
+ * `{"v":"<version>","s":<state>}` (ASCII JSON; a blob fact by position, see factToStored) and
+ * expire a margin after their deadline (at least `stateTtlMs`, window plus margin, after their
+ * last write). Dedupe markers of delivered events are short
  * hashes of their dedupe keys in one set per hour of arrival, `seen:<hour>` (SMISMEMBER to test,
  * SADD to mark: two commands per batch instead of one key per event), kept `dedupeTtlSeconds`
  * past their hour. `deadlines` and `outbox` are refreshed on every write. Findings go to the
