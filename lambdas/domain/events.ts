@@ -416,6 +416,8 @@ function normalizeS3Notification(
         'expected a non-negative integer'
       );
     }
+    // -0 survives a parsed value but not its JSON text: one event, one size.
+    if (size === 0) size = 0;
     let eTag = object.eTag;
     if (eTag === null) eTag = undefined;
     else if (eTag !== undefined && typeof eTag !== 'string') {
@@ -655,7 +657,7 @@ function normalizeEventBridge(
     time,
     dedupeKey: `s3|${bucket}|${key}|${versionId || sequencer || eventName + e.time}`,
   };
-  if (d.object.size != null) event.size = d.object.size;
+  if (d.object.size != null) event.size = d.object.size === 0 ? 0 : d.object.size; // -0 → 0
   if (d.object.etag != null) event.eTag = d.object.etag;
   if (versionId !== undefined) event.versionId = versionId;
   if (sequencer !== undefined) event.sequencer = sequencer;

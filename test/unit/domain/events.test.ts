@@ -775,3 +775,33 @@ describe('unwrapRecorded', () => {
     expect(normalizeMessage(body)).toEqual(normalizeMessage(inner));
   });
 });
+
+describe('Function: normalizeMessage — one event whatever the transport', () => {
+  it('a size of -0 (a parsed value) and of 0 (its JSON text) give the same event', async () => {
+    const { normalizeMessage: normalize } = await import('../../../lambdas/domain/events.ts');
+    const body = {
+      Records: [
+        {
+          eventVersion: '2.1',
+          eventSource: 'aws:s3',
+          eventTime: '2026-11-25T10:00:00.000Z',
+          eventName: 'ObjectCreated:Put',
+          s3: {
+            bucket: { name: 'harbor' },
+            object: {
+              key: 'docker/registry/v2/blobs/sha256/aa/' + 'a'.repeat(64) + '/data',
+              size: -0,
+              sequencer: '01',
+            },
+          },
+        },
+      ],
+    };
+    const fromValue = normalize(body);
+    const fromText = normalize(JSON.stringify(body));
+    expect(
+      Object.is(fromValue.events[0]!.source === 'storage' ? fromValue.events[0]!.size : NaN, 0)
+    ).toBe(true);
+    expect(fromValue).toEqual(fromText);
+  });
+});
