@@ -26,3 +26,19 @@ export function findingTable(findings: readonly Finding[]): string {
     ])
   );
 }
+
+/** The `replay --json` shape, also used by `pushguard local --json` finding lines. */
+export function findingJson(f: Finding): Record<string, unknown> {
+  return {
+    kind: f.kind,
+    repository: f.repository,
+    digest: f.digest ?? null,
+    tag: f.tag ?? null,
+    verified: f.verified,
+    firstSeen: f.firstSeen,
+    lastSeen: f.lastSeen,
+    evidence: f.evidence,
+    action: f.action,
+    ...(f.uploadId ? { uploadId: f.uploadId } : {}),
+  };
+}

@@ -3,6 +3,7 @@
  * then one line per finding and per action; everything else goes to stderr. Otherwise: a banner
  * with the registry settings, then one readable line per finding and action.
  */
+import { findingJson } from '../cli/format.ts';
 import type { Finding } from '../domain/types.ts';
 
 export interface ReadyInfo {
@@ -44,19 +45,7 @@ export interface ReporterStreams {
 
 /** The `replay --json` fields of a finding, plus its stable id. */
 export function findingFields(f: Finding): Record<string, unknown> {
-  return {
-    id: f.id,
-    kind: f.kind,
-    repository: f.repository,
-    digest: f.digest ?? null,
-    tag: f.tag ?? null,
-    verified: f.verified,
-    firstSeen: f.firstSeen,
-    lastSeen: f.lastSeen,
-    evidence: f.evidence,
-    action: f.action,
-    ...(f.uploadId ? { uploadId: f.uploadId } : {}),
-  };
+  return { id: f.id, ...findingJson(f) };
 }
 
 export function jsonReporter(streams: ReporterStreams): Reporter {

@@ -5,8 +5,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { replay } from '../../app/replay.ts';
 import { parseWindow } from '../../domain/duration.ts';
 import { ConfigError } from '../../domain/errors.ts';
-import type { Finding } from '../../domain/types.ts';
-import { findingTable } from '../format.ts';
+import { findingJson, findingTable } from '../format.ts';
 
 function windowArg(value: string): number {
   try {
@@ -21,22 +20,6 @@ function isoArg(value: string): number {
   if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(t))
     throw new InvalidArgumentError(`"${value}" is not an ISO-8601 time`);
   return t;
-}
-
-/** The `replay --json` shape, also used by `pushguard local --json` finding lines. */
-export function findingJson(f: Finding): Record<string, unknown> {
-  return {
-    kind: f.kind,
-    repository: f.repository,
-    digest: f.digest ?? null,
-    tag: f.tag ?? null,
-    verified: f.verified,
-    firstSeen: f.firstSeen,
-    lastSeen: f.lastSeen,
-    evidence: f.evidence,
-    action: f.action,
-    ...(f.uploadId ? { uploadId: f.uploadId } : {}),
-  };
 }
 
 export function register(program: Command): void {
