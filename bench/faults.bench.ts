@@ -21,7 +21,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Redis } from 'ioredis';
 import { FileAuditLog } from '../lambdas/adapters/file-audit-log.ts';
 import { connectRedis } from '../lambdas/adapters/redis-client.ts';
 import { RedisRegistryCache } from '../lambdas/adapters/redis-registry-cache.ts';
@@ -57,7 +56,7 @@ import { startFaultProxy } from '../test/support/fault-proxy.ts';
 import { startFauxqs } from '../test/support/fauxqs.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
 import { seedStaleManifests } from '../test/support/seed-registry-cache.ts';
-import type { BenchContext, Figure } from './figures.ts';
+import { type BenchContext, type Figure, removeKeysWithPrefix } from './figures.ts';
 import { emptyDbs } from './latency.bench.ts';
 
 const BUCKET = 'bench-faults';
@@ -65,15 +64,6 @@ const TRUE_E3 = `manifest-data-missing library/stale ${STALE_M} true`;
 const slowInput = traceRecords('a-normal-push', 'b1-repush-same', 'e3-repush-stale');
 const cutInput = traceRecords('e1-push', 'e2-lose-manifest-data', 'e3-repush-stale');
 const FRACTIONS = [0.03, 0.2, 0.4, 0.6, 0.8, 0.97];
-
-async function removePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
 
 export async function run(ctx: BenchContext): Promise<Figure[]> {
   const base = ctx.redisUrl.replace(/\/\d+$/, '');
@@ -323,7 +313,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       goal: '≈ 1.00 (no early exit)',
     });
   } finally {
-    for (const p of prefixes) await removePrefix(admin, p);
+    for (const p of prefixes) await removeKeysWithPrefix(admin, p);
     admin.disconnect();
     await s3.close();
     await aws.stop();

@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis';
+
 /** One measured figure, printed by `npm run bench` and written to bench/results.json. */
 export interface Figure {
   name: string;
@@ -26,4 +28,14 @@ export async function throughput(
 
 export function ratio(value: number, baseline: number): string {
   return `${(value / baseline).toFixed(2)}×`;
+}
+
+/** Removes a benchmark's own keys (SCAN + UNLINK by prefix, never KEYS or FLUSH). */
+export async function removeKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
 }

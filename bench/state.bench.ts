@@ -22,7 +22,7 @@ import type { EngineConfig } from '../lambdas/domain/engine.ts';
 import { decodeS3Key } from '../lambdas/domain/keys.ts';
 import type { Finding } from '../lambdas/domain/types.ts';
 import { startRedisServer } from '../test/support/redis-server.ts';
-import type { BenchContext, Figure } from './figures.ts';
+import { type BenchContext, type Figure, removeKeysWithPrefix } from './figures.ts';
 import { syntheticTrace } from './synthetic.ts';
 
 const RECORDS = 100_000;
@@ -150,15 +150,6 @@ async function awaitedSets(
   return lines.length / seconds(start);
 }
 
-async function cleanup(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
-
 export async function run(ctx: BenchContext): Promise<Figure[]> {
   const lines = syntheticTrace(RECORDS, 'state');
   const redis = await connectRedis(ctx.redisUrl, { commandTimeoutMs: 60_000 });
@@ -238,7 +229,7 @@ export async function run(ctx: BenchContext): Promise<Figure[]> {
       },
     ];
   } finally {
-    await cleanup(redis, prefix);
+    await removeKeysWithPrefix(redis, prefix);
     redis.disconnect();
   }
 }
