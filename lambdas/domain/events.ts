@@ -10,7 +10,7 @@
  * - Harbor webhooks in the Default and CloudEvents formats.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MalformedEventError } from './errors.ts';
 import {
   classifyKey,
