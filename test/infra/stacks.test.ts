@@ -336,7 +336,7 @@ describe('Notifications, schedules and monitoring', () => {
     });
   });
 
-  it('alarms on DLQ depth, oldest message age, function errors and findings', () => {
+  it('alarms on DLQ depth, oldest message age, function errors, findings and sweep fix errors', () => {
     const alarms = Object.values(resources(pt, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties!);
     const metricOf = (a: Record<string, unknown>) =>
       a.MetricName ??
@@ -347,6 +347,9 @@ describe('Notifications, schedules and monitoring', () => {
     expect(byMetric('ApproximateAgeOfOldestMessage')).toHaveLength(2);
     expect(byMetric('Errors')).toHaveLength(6);
     expect(byMetric('Findings')).toEqual([
+      expect.objectContaining({ Namespace: 'PushGuard', Threshold: 0 }),
+    ]);
+    expect(byMetric('SweepFixErrors')).toEqual([
       expect.objectContaining({ Namespace: 'PushGuard', Threshold: 0 }),
     ]);
     for (const a of alarms) expect(asArray(a.AlarmActions)).toHaveLength(1);
