@@ -47,6 +47,7 @@ interface CliOptions {
   webhookSecret: string[];
   visibilityTimeout: number;
   registryHost: string;
+  restoreFrom: string[];
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -85,6 +86,7 @@ export function toLocalOptions(o: CliOptions, env: NodeJS.ProcessEnv): LocalOpti
     webhookSecrets: o.webhookSecret.length > 0 ? o.webhookSecret : fromEnv,
     visibilityTimeoutSeconds: o.visibilityTimeout,
     registryHost: o.registryHost,
+    restoreFrom: o.restoreFrom,
   };
 }
 
@@ -144,6 +146,12 @@ export function register(program: Command): void {
       '--registry-host <host>',
       'the registry as clients reach it, for re-push commands',
       'localhost:5000'
+    )
+    .option(
+      '--restore-from <source>',
+      'with --enforce, put lost data still referenced back from: a peer registry URL, or s3-versions (repeatable, tried in order)',
+      collect,
+      []
     )
     .addOption(
       new Option('--visibility-timeout <seconds>', 'SQS visibility timeout of the local queues')
