@@ -5,6 +5,7 @@
  * silently completes a subset. This reads every `<Part>` whatever its child order, decodes numeric
  * character references, sorts by PartNumber and completes with all of them.
  */
+import { assertWriteConditions } from './conditional-write.ts';
 import {
   readBody,
   type S3Addition,
@@ -48,7 +49,9 @@ async function handle(call: S3Call, { store }: S3Context): Promise<S3Answer> {
   if (!upload || upload.bucket !== call.bucket || upload.key !== call.key) {
     throw new S3ApiError('NoSuchUpload', 'The specified multipart upload does not exist.', 404);
   }
-  const obj = store.completeMultipartUpload(uploadId, parseCompleteBody(body));
+  const parts = parseCompleteBody(body);
+  assertWriteConditions(call, store.current(call.bucket, call.key));
+  const obj = store.completeMultipartUpload(uploadId, parts);
   const host = String(call.headers.host ?? '127.0.0.1');
   return xmlAnswer(
     s3Document('CompleteMultipartUploadResult', [

@@ -3,8 +3,10 @@
  * over only so the notification says `ObjectCreated:Copy` (the registry's Move of a blob up to
  * 32 MiB), not `ObjectCreated:Put`.
  */
+import { assertWriteConditions } from './conditional-write.ts';
 import {
   header,
+  metadataOf,
   parseCopySource,
   readBody,
   type S3Addition,
@@ -24,20 +26,11 @@ function matches(call: S3Call): boolean {
   );
 }
 
-function metadataOf(call: S3Call): Record<string, string> {
-  const meta: Record<string, string> = {};
-  for (const [name, value] of Object.entries(call.headers)) {
-    if (name.startsWith('x-amz-meta-') && value !== undefined) {
-      meta[name.slice('x-amz-meta-'.length)] = Array.isArray(value) ? (value[0] ?? '') : value;
-    }
-  }
-  return meta;
-}
-
 async function handle(call: S3Call, { store }: S3Context): Promise<S3Answer> {
   await readBody(call.raw, 1024 * 1024);
   const source = parseCopySource(header(call, 'x-amz-copy-source') ?? '');
   const src = store.getObject(source.bucket, source.key);
+  assertWriteConditions(call, store.current(call.bucket, call.key));
   const replace = header(call, 'x-amz-metadata-directive') === 'REPLACE';
   const obj = store.putObjectAs(
     'ObjectCreated:Copy',

@@ -34,6 +34,8 @@ export type ObjectChange =
 export interface EmulatorStore {
   /** Called synchronously after each applied change. */
   onChange: ((change: ObjectChange) => void) | undefined;
+  /** The key's current object, or undefined (no object, or a delete marker). */
+  current(bucket: string, key: string): StoredObject | undefined;
   /** PutObject that reports the given event name (CopyObject reports `ObjectCreated:Copy`). */
   putObjectAs(
     eventName: CreatedEventName,
@@ -49,6 +51,10 @@ export interface EmulatorStore {
 export function emulatorStoreClass(Base: FauxS3StoreClass): new () => FauxS3Store & EmulatorStore {
   return class extends Base implements EmulatorStore {
     onChange: ((change: ObjectChange) => void) | undefined;
+
+    current(bucket: string, key: string): StoredObject | undefined {
+      return this.buckets.get(bucket)?.get(key);
+    }
 
     override putObject(
       bucket: string,

@@ -21,6 +21,7 @@ import {
 } from './fauxqs-internals.ts';
 import { listMultipartUploads } from './list-multipart-uploads.ts';
 import { listParts } from './list-parts.ts';
+import { putObject } from './put-object.ts';
 import { type S3Addition, S3ApiError, type S3Call, type S3Context } from './s3-call.ts';
 import {
   createS3EventNotifier,
@@ -39,6 +40,7 @@ export const ADDITIONS: readonly S3Addition[] = [
   uploadPart,
   uploadPartCopy,
   copyObject,
+  putObject,
 ];
 
 export interface S3EmulatorOptions {
@@ -80,7 +82,7 @@ function callOf(request: FastifyRequest): S3Call | undefined {
 
 function sendError(reply: FastifyReply, err: unknown, requestId: string): void {
   if (err instanceof S3ApiError) {
-    reply.code(err.statusCode).header('content-type', 'application/xml');
+    reply.code(err.statusCode).headers(err.headers).header('content-type', 'application/xml');
     reply.send(err.toXml(requestId));
   } else if (isFauxS3Error(err)) {
     reply.code(err.statusCode).header('content-type', 'application/xml').send(err.toXml());

@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { PushGuardError } from '../../domain/errors.ts';
 import type { EmulatorStore } from './emulator-store.ts';
 import type { FauxqsInternals, FauxS3Store } from './fauxqs-internals.ts';
-import { escapeXml } from './xml.ts';
+import { el, escapeXml } from './xml.ts';
 
 export interface S3Call {
   method: string;
@@ -43,15 +43,28 @@ export interface S3Addition {
 export class S3ApiError extends PushGuardError {
   readonly code: string;
   readonly statusCode: number;
-  constructor(code: string, message: string, statusCode: number) {
+  /** Extra elements of the error document, e.g. `Condition` on PreconditionFailed. */
+  readonly details: Readonly<Record<string, string>>;
+  /** Headers S3 sends with this error, e.g. `x-amz-delete-marker`. */
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(
+    code: string,
+    message: string,
+    statusCode: number,
+    extra: { details?: Record<string, string>; headers?: Record<string, string> } = {}
+  ) {
     super(message);
     this.code = code;
     this.statusCode = statusCode;
+    this.details = extra.details ?? {};
+    this.headers = extra.headers ?? {};
   }
   toXml(requestId: string): string {
+    const details = Object.entries(this.details).map(([name, value]) => el(name, value));
     return [
       '<?xml version="1.0" encoding="UTF-8"?>',
       `<Error><Code>${escapeXml(this.code)}</Code><Message>${escapeXml(this.message)}</Message>`,
+      ...details,
       `<RequestId>${requestId}</RequestId><HostId>pushguard-local</HostId></Error>`,
     ].join('');
   }
@@ -126,6 +139,17 @@ export function parseCopySource(header: string): { bucket: string; key: string }
 export function header(call: S3Call, name: string): string | undefined {
   const v = call.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The `x-amz-meta-*` headers of a request, as S3 stores them (names without the prefix). */
+export function metadataOf(call: S3Call): Record<string, string> {
+  const meta: Record<string, string> = Object.create(null);
+  for (const [name, value] of Object.entries(call.headers)) {
+    if (name.startsWith('x-amz-meta-') && value !== undefined) {
+      meta[name.slice('x-amz-meta-'.length)] = Array.isArray(value) ? (value[0] ?? '') : value;
+    }
+  }
+  return meta;
 }
 
 export function xmlAnswer(body: string, status = 200): S3Answer {

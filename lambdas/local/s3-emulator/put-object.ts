@@ -1,0 +1,29 @@
+/**
+ * PutObject (PUT of a key with no upload id and no copy source). fauxqs stores it correctly but
+ * ignores write conditions (conditional-write.ts) and buffers through an 11 MiB body limit; this
+ * streams the body, checks `If-None-Match` / `If-Match` right before the write, and stores it.
+ */
+import { assertWriteConditions } from './conditional-write.ts';
+import { header, metadataOf, readPayload, type S3Addition } from './s3-call.ts';
+
+export const putObject: S3Addition = {
+  name: 'PutObject',
+  matches: (call) =>
+    call.method === 'PUT' &&
+    call.key !== '' &&
+    call.query['uploadId'] === undefined &&
+    header(call, 'x-amz-copy-source') === undefined,
+  async handle(call, { store }) {
+    const body = await readPayload(call);
+    assertWriteConditions(call, store.current(call.bucket, call.key));
+    const obj = store.putObjectAs(
+      'ObjectCreated:Put',
+      call.bucket,
+      call.key,
+      body,
+      header(call, 'content-type') ?? 'application/octet-stream',
+      metadataOf(call)
+    );
+    return { status: 200, headers: { etag: obj.etag } };
+  },
+};
