@@ -46,7 +46,12 @@ async function noticeOncePerSweep(
 ): Promise<void> {
   const bucket = Math.floor(now / SWEEP_NOTICE_MS);
   const claim = `remediate:sweep-notice:${ctx.mode}:${bucket}`;
-  if (ctx.deps.claims && !(await ctx.deps.claims.firstSeen(claim, SWEEP_NOTICE_MS / 1000))) return;
+  const claims = ctx.deps.claims;
+  // Without shared claims, the removal that crossed the threshold is the one that tells.
+  const first = claims
+    ? await claims.firstSeen(claim, SWEEP_NOTICE_MS / 1000)
+    : removals === (ctx.config.sweepRemovalsPerMinute ?? DEFAULT_SWEEP_REMOVALS_PER_MINUTE);
+  if (!first) return;
   const outcome =
     `Garbage-collection sweep: ${removals} blob data removals in the last minute. PushGuard ` +
     "clears each removed blob's cache entry under its own removal budget, with no notification " +
