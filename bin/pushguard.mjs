@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// Thin launcher: runs the TypeScript CLI through tsx so no build step is needed.
-import { register } from 'tsx/esm/api';
-
+// Launcher of the built CLI (dist/cli/, `npm run build`; the published package ships it built).
 // The CLI supports Node 20 (package.json engines); the SDK's Node 22 notice is noise on its stderr.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-register();
-const { main } = await import('../lambdas/cli/main.ts');
-process.exitCode = await main(process.argv);
+let cli;
+try {
+  cli = await import('../dist/cli/main.mjs');
+} catch (err) {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('main.mjs')) throw err;
+  process.stderr.write('pushguard: the CLI is not built; run `npm run build` first\n');
+  process.exit(1);
+}
+process.exitCode = await cli.main(process.argv);

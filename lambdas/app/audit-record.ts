@@ -10,7 +10,7 @@
  * the hash too; S3 Object Lock (and `IfNoneMatch`/`wx` here) is what makes records immutable.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuditLogError } from '../domain/errors.ts';
 import type { RemediationRecord } from '../domain/remediation.ts';
 

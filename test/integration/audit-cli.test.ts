@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,13 +17,16 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `pushguard audit` in a child process (async: fauxqs lives in this process). */
-function cli(args: string[]): Promise<Run> {
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'pushguard.mjs');
+
+/** Runs the built `pushguard audit` in a child process (async: fauxqs lives in this process). */
+function cli(args: string[], cwd?: string): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['bin/pushguard.mjs', 'audit', ...args],
+      [BIN, 'audit', ...args],
       {
+        cwd,
         env: {
           ...process.env,
           AWS_ACCESS_KEY_ID: 'test',
@@ -172,6 +175,29 @@ describe('CLI: pushguard audit', () => {
     } finally {
       c.disconnect();
       await rm(auditDir, { recursive: true, force: true });
+    }
+  });
+
+  it('--fix without --audit-dir writes the records to ./.pushguard/audit, git-ignored, and says where', async () => {
+    const [fixDb] = (await allocateDbs(1)) as [number];
+    const c = await connectFailFast(redisUrl(), fixDb);
+    const cwd = await mkdtemp(join(tmpdir(), 'pushguard-cli-cwd-'));
+    try {
+      await seedAuditWorld(c, aws);
+      const run = await cli(
+        [...base(), '--redis', redisUrlForDb(fixDb), '--fix', '--json', '--settle-ms', '0'],
+        cwd
+      );
+      expect(run.code).toBe(3);
+      const dir = join(cwd, '.pushguard', 'audit');
+      expect(readdirSync(dir)).toHaveLength(2);
+      expect(readFileSync(join(cwd, '.pushguard', '.gitignore'), 'utf8')).toMatch(/^\*$/m);
+      expect(run.stderr).toContain(`audit records go to ${dir}`);
+      const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+      expect(summary).toMatchObject({ type: 'summary', auditDir: dir });
+    } finally {
+      c.disconnect();
+      await rm(cwd, { recursive: true, force: true });
     }
   });
 

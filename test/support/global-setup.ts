@@ -1,7 +1,9 @@
 /**
- * Starts one real redis-server for the whole test run on a free 127.0.0.1 port (unless REDIS_URL
+ * Builds the CLI once (`npm run build`: the tests that spawn `bin/pushguard.mjs` run what ships),
+ * starts one real redis-server for the whole test run on a free 127.0.0.1 port (unless REDIS_URL
  * is set) and hands its URL to the tests through `inject('redisUrl')`.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +12,11 @@ import { startRedisServer } from './redis-server.ts';
 
 let stop: (() => Promise<void>) | undefined;
 
+/** The repository root. */
+const root = join(import.meta.dirname, '..', '..');
+
 export default async function setup(project: TestProject) {
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
   let url = process.env.REDIS_URL;
   if (!url) {
     const server = await startRedisServer();

@@ -1,13 +1,11 @@
 /**
- * `pushguard local`: the whole pipeline on one machine (S3/SQS/SNS emulator a real registry can use,
- * pollers, window check, remediation, Harbor webhook) until SIGINT or SIGTERM.
+ * `pushguard local`: the definition (options, help). What it runs is ../actions/local.ts, loaded
+ * only when the command runs (see ../main.ts).
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration, parseWindow } from '../../domain/duration.ts';
 import type { ConfigError } from '../../domain/errors.ts';
-import { type LocalOptions, startLocal } from '../../local/compose.ts';
-import { createLocalRemediator } from '../../local/remediation.ts';
-import { jsonReporter, textReporter } from '../../local/reporter.ts';
+import { DEFAULT_AUDIT_DIR } from '../defaults.ts';
 
 function intArg(min: number, max: number) {
   return (value: string): number => {
@@ -31,7 +29,7 @@ function durationArg(parse: (text: string) => number) {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-interface CliOptions {
+export interface LocalCliOptions {
   s3Port: number;
   webhookPort: number;
   redis?: string;
@@ -47,45 +45,6 @@ interface CliOptions {
   webhookSecret: string[];
   visibilityTimeout: number;
   registryHost: string;
-}
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      // A second signal while stopping ends the process at once.
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}
-
-export function toLocalOptions(o: CliOptions, env: NodeJS.ProcessEnv): LocalOptions {
-  const fromEnv = (env.PUSHGUARD_WEBHOOK_SECRETS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return {
-    s3Port: o.s3Port,
-    webhookPort: o.webhookPort,
-    redisUrl: o.redis ?? env.REDIS_URL,
-    registryDb: o.registryDb,
-    stateDb: o.stateDb,
-    bucket: o.bucket,
-    rootDirectory: o.rootDirectory,
-    windowMs: o.window,
-    settleMs: o.settle,
-    enforce: o.enforce === true,
-    auditDir: o.auditDir,
-    webhookSecrets: o.webhookSecret.length > 0 ? o.webhookSecret : fromEnv,
-    visibilityTimeoutSeconds: o.visibilityTimeout,
-    registryHost: o.registryHost,
-  };
 }
 
 export function register(program: Command): void {
@@ -133,7 +92,7 @@ export function register(program: Command): void {
     )
     .option('--enforce', 'delete stale cache keys (default: dry-run, nothing is deleted)')
     .option('--json', 'JSON lines on stdout: ready, then one per finding and per action')
-    .option('--audit-dir <dir>', 'where audit records are written', '.pushguard/audit')
+    .option('--audit-dir <dir>', 'where audit records are written', DEFAULT_AUDIT_DIR)
     .option(
       '--webhook-secret <value>',
       'accepted Authorization header (repeatable; default PUSHGUARD_WEBHOOK_SECRETS, comma-separated, else generated)',
@@ -150,21 +109,8 @@ export function register(program: Command): void {
         .default(30)
         .argParser(intArg(1, 43_200))
     )
-    .action(async (opts: CliOptions) => {
-      const streams = { out: process.stdout, err: process.stderr };
-      const reporter = opts.json ? jsonReporter(streams) : textReporter(streams);
-      const signal = untilSignal();
-      const runtime = await startLocal(toLocalOptions(opts, process.env), reporter, {
-        remediator: createLocalRemediator,
-        version: program.version(),
-      });
-      reporter.ready(runtime.ready);
-      const got = await signal;
-      reporter.log(`pushguard local: ${got}, stopping`);
-      await runtime.stop();
-      reporter.log('pushguard local: stopped');
-      process.exitCode = 0;
-      // Nothing should be left running; if a stray handle remains, do not hang on it.
-      setTimeout(() => process.exit(0), 3000).unref();
+    .action(async (opts: LocalCliOptions) => {
+      const { runLocal } = await import('../actions/local.ts');
+      await runLocal(opts, program.version() ?? '');
     });
 }

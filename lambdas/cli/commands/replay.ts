@@ -1,11 +1,18 @@
-/** `pushguard replay FILE`: findings from recorded events (NDJSON, `-` for stdin). */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+/**
+ * `pushguard replay FILE`: the definition (arguments, options, help). What it runs is
+ * ../actions/replay.ts, loaded only when the command runs (see ../main.ts).
+ */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { replay } from '../../app/replay.ts';
 import { parseWindow } from '../../domain/duration.ts';
-import { ConfigError } from '../../domain/errors.ts';
-import { findingJson, findingTable } from '../format.ts';
+import type { ConfigError } from '../../domain/errors.ts';
+
+export interface ReplayCliOptions {
+  window: number;
+  rootDirectory?: string;
+  now?: number;
+  json?: boolean;
+  skipInvalid?: boolean;
+}
 
 function windowArg(value: string): number {
   try {
@@ -46,51 +53,8 @@ export function register(program: Command): void {
     )
     .option('--json', 'one finding per line as JSON')
     .option('--skip-invalid', 'skip malformed lines (count them on stderr) instead of failing')
-    .action(
-      async (
-        file: string,
-        opts: {
-          window: number;
-          rootDirectory?: string;
-          now?: number;
-          json?: boolean;
-          skipInvalid?: boolean;
-        }
-      ) => {
-        const input = file === '-' ? process.stdin : createReadStream(file);
-        const opened = new Promise<void>((resolve, reject) => {
-          if (file === '-') resolve();
-          else input.once('open', () => resolve()).once('error', reject);
-        });
-        await opened.catch((err: Error) => {
-          throw new ConfigError([`cannot read ${file}: ${err.message}`]);
-        });
-        const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-        try {
-          const result = await replay(lines, {
-            windowMs: opts.window,
-            rootDirectory: opts.rootDirectory,
-            now: opts.now,
-            skipInvalid: opts.skipInvalid,
-          });
-          if (opts.json) {
-            for (const f of result.findings)
-              process.stdout.write(`${JSON.stringify(findingJson(f))}\n`);
-          } else {
-            process.stdout.write(findingTable(result.findings));
-            const verified = result.findings.filter((f) => f.verified).length;
-            process.stdout.write(
-              `${result.findings.length} finding(s), ${verified} verified, from ${result.events} event(s) on ${result.lines} line(s)\n`
-            );
-          }
-          if (result.skippedLines > 0)
-            process.stderr.write(
-              `pushguard replay: skipped ${result.skippedLines} invalid line(s)\n`
-            );
-          process.exitCode = 0;
-        } finally {
-          lines.close();
-        }
-      }
-    );
+    .action(async (file: string, opts: ReplayCliOptions) => {
+      const { runReplay } = await import('../actions/replay.ts');
+      await runReplay(file, opts);
+    });
 }

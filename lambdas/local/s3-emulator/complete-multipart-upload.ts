@@ -5,6 +5,9 @@
  * silently completes a subset. This reads every `<Part>` whatever its child order, decodes numeric
  * character references, sorts by PartNumber and completes with all of them.
  */
+
+import { assertWriteConditions } from './conditional-write.ts';
+import type { EmulatedObject } from './emulator-store.ts';
 import {
   readBody,
   type S3Addition,
@@ -12,6 +15,7 @@ import {
   S3ApiError,
   type S3Call,
   type S3Context,
+  versionHeader,
   xmlAnswer,
 } from './s3-call.ts';
 import { el, elementTexts, s3Document } from './xml.ts';
@@ -48,9 +52,11 @@ async function handle(call: S3Call, { store }: S3Context): Promise<S3Answer> {
   if (!upload || upload.bucket !== call.bucket || upload.key !== call.key) {
     throw new S3ApiError('NoSuchUpload', 'The specified multipart upload does not exist.', 404);
   }
-  const obj = store.completeMultipartUpload(uploadId, parseCompleteBody(body));
+  const parts = parseCompleteBody(body);
+  assertWriteConditions(call, store.current(call.bucket, call.key));
+  const obj: EmulatedObject = store.completeMultipartUpload(uploadId, parts);
   const host = String(call.headers.host ?? '127.0.0.1');
-  return xmlAnswer(
+  const answer = xmlAnswer(
     s3Document('CompleteMultipartUploadResult', [
       el('Location', `http://${host}/${call.bucket}/${call.key}`),
       el('Bucket', call.bucket),
@@ -58,6 +64,7 @@ async function handle(call: S3Call, { store }: S3Context): Promise<S3Answer> {
       el('ETag', obj.etag),
     ])
   );
+  return { ...answer, headers: { ...answer.headers, ...versionHeader(obj) } };
 }
 
 export const completeMultipartUpload: S3Addition = {

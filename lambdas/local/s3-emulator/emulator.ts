@@ -6,8 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { bucketVersioning } from './bucket-versioning.ts';
 import { completeMultipartUpload } from './complete-multipart-upload.ts';
 import { copyObject } from './copy-object.ts';
+import { deleteObject } from './delete-object.ts';
 import type { EmulatorStore, ObjectChange } from './emulator-store.ts';
 import { emulatorStoreClass } from './emulator-store.ts';
 import {
@@ -20,7 +22,10 @@ import {
   isFauxS3Error,
 } from './fauxqs-internals.ts';
 import { listMultipartUploads } from './list-multipart-uploads.ts';
+import { listObjectVersions } from './list-object-versions.ts';
 import { listParts } from './list-parts.ts';
+import { objectVersion } from './object-version.ts';
+import { putObject } from './put-object.ts';
 import { type S3Addition, S3ApiError, type S3Call, type S3Context } from './s3-call.ts';
 import {
   createS3EventNotifier,
@@ -39,6 +44,11 @@ export const ADDITIONS: readonly S3Addition[] = [
   uploadPart,
   uploadPartCopy,
   copyObject,
+  putObject,
+  bucketVersioning,
+  listObjectVersions,
+  objectVersion,
+  deleteObject,
 ];
 
 export interface S3EmulatorOptions {
@@ -80,7 +90,7 @@ function callOf(request: FastifyRequest): S3Call | undefined {
 
 function sendError(reply: FastifyReply, err: unknown, requestId: string): void {
   if (err instanceof S3ApiError) {
-    reply.code(err.statusCode).header('content-type', 'application/xml');
+    reply.code(err.statusCode).headers(err.headers).header('content-type', 'application/xml');
     reply.send(err.toXml(requestId));
   } else if (isFauxS3Error(err)) {
     reply.code(err.statusCode).header('content-type', 'application/xml').send(err.toXml());
@@ -111,7 +121,10 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
     const call = callOf(request);
     if (!call) return;
     const addition = additions.find((a) => a.matches(call));
-    if (!addition) return;
+    if (!addition) {
+      for (const a of additions) reply.headers(a.decorate?.(call, ctx) ?? {});
+      return;
+    }
     reply.header('x-amz-request-id', call.requestId).header('x-amz-id-2', 'pushguard-local');
     try {
       const answer = await addition.handle(call, ctx);

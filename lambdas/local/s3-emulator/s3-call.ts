@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { PushGuardError } from '../../domain/errors.ts';
 import type { EmulatorStore } from './emulator-store.ts';
 import type { FauxqsInternals, FauxS3Store } from './fauxqs-internals.ts';
-import { escapeXml } from './xml.ts';
+import { el, escapeXml } from './xml.ts';
 
 export interface S3Call {
   method: string;
@@ -37,21 +37,36 @@ export interface S3Addition {
   name: string;
   matches(call: S3Call): boolean;
   handle(call: S3Call, ctx: S3Context): Promise<S3Answer>;
+  /** Headers to add to a request this addition does not take over (fauxqs answers it). */
+  decorate?(call: S3Call, ctx: S3Context): Record<string, string>;
 }
 
 /** An S3 error answer (`<Error><Code>…`), e.g. NoSuchUpload, InvalidPart, EntityTooLarge. */
 export class S3ApiError extends PushGuardError {
   readonly code: string;
   readonly statusCode: number;
-  constructor(code: string, message: string, statusCode: number) {
+  /** Extra elements of the error document, e.g. `Condition` on PreconditionFailed. */
+  readonly details: Readonly<Record<string, string>>;
+  /** Headers S3 sends with this error, e.g. `x-amz-delete-marker`. */
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(
+    code: string,
+    message: string,
+    statusCode: number,
+    extra: { details?: Record<string, string>; headers?: Record<string, string> } = {}
+  ) {
     super(message);
     this.code = code;
     this.statusCode = statusCode;
+    this.details = extra.details ?? {};
+    this.headers = extra.headers ?? {};
   }
   toXml(requestId: string): string {
+    const details = Object.entries(this.details).map(([name, value]) => el(name, value));
     return [
       '<?xml version="1.0" encoding="UTF-8"?>',
       `<Error><Code>${escapeXml(this.code)}</Code><Message>${escapeXml(this.message)}</Message>`,
+      ...details,
       `<RequestId>${requestId}</RequestId><HostId>pushguard-local</HostId></Error>`,
     ].join('');
   }
@@ -106,9 +121,13 @@ export async function readPayload(call: S3Call, limit = MAX_PART_BYTES): Promise
   return encoding.includes('aws-chunked') ? decodeAwsChunked(body) : body;
 }
 
-/** `x-amz-copy-source` (`[/]bucket/key[?versionId=…]`, URL-encoded or not) as bucket and key. */
-export function parseCopySource(header: string): { bucket: string; key: string } {
-  const withoutVersion = header.split('?versionId=')[0] ?? '';
+/** `x-amz-copy-source` (`[/]bucket/key[?versionId=…]`, URL-encoded or not): bucket, key, version. */
+export function parseCopySource(header: string): {
+  bucket: string;
+  key: string;
+  versionId?: string;
+} {
+  const [withoutVersion = '', versionId] = header.split('?versionId=');
   let decoded: string;
   try {
     decoded = decodeURIComponent(withoutVersion);
@@ -120,12 +139,29 @@ export function parseCopySource(header: string): { bucket: string; key: string }
   if (slash <= 0 || slash === path.length - 1) {
     throw new S3ApiError('InvalidArgument', `invalid x-amz-copy-source ${header}`, 400);
   }
-  return { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+  const source = { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+  return versionId ? { ...source, versionId: decodeURIComponent(versionId) } : source;
 }
 
 export function header(call: S3Call, name: string): string | undefined {
   const v = call.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The `x-amz-meta-*` headers of a request, as S3 stores them (names without the prefix). */
+export function metadataOf(call: S3Call): Record<string, string> {
+  const meta: Record<string, string> = Object.create(null);
+  for (const [name, value] of Object.entries(call.headers)) {
+    if (name.startsWith('x-amz-meta-') && value !== undefined) {
+      meta[name.slice('x-amz-meta-'.length)] = Array.isArray(value) ? (value[0] ?? '') : value;
+    }
+  }
+  return meta;
+}
+
+/** `x-amz-version-id` of an object in a bucket with versioning configured, else nothing. */
+export function versionHeader(obj: { versionId?: string }): Record<string, string> {
+  return obj.versionId ? { 'x-amz-version-id': obj.versionId } : {};
 }
 
 export function xmlAnswer(body: string, status = 200): S3Answer {
