@@ -2,13 +2,14 @@
  * The window store's Lua scripts (lua/*.lua), registered on the client with ioredis
  * `defineCommand`: EVALSHA, and EVAL on NOSCRIPT (a new or restarted server).
  *
- * Why read from files next to this module: the scripts stay Lua (syntax-highlighted, linted,
- * readable with their own header), and the same relative path works from source (tsx, vitest)
- * and from a Lambda bundle, whose build copies `lua/` next to the bundled `index.mjs`
- * (lib/constructs/pipeline-function.ts, commandHooks).
+ * Why read from files next to this module: the scripts stay Lua (readable with their own
+ * header), and the same relative URL works from source (tsx, vitest), from the CLI build
+ * (scripts/build.mjs copies each Lua file named by a URL literal to dist/cli/lua/) and from a
+ * Lambda bundle (lib/constructs/pipeline-function.ts copies lua/ next to index.mjs). Keep each
+ * URL a literal: the CLI build finds them by that pattern.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 
@@ -20,18 +21,19 @@ export type ReadReply = [number[], (string | null)[], number[]];
 
 /** The commands as registered on the client, by file. */
 const COMMANDS = {
-  pushguardWindowRead: 'window-read.lua',
-  pushguardWindowApply: 'window-apply.lua',
-  pushguardOutboxLease: 'outbox-lease.lua',
-  pushguardOutboxAck: 'outbox-ack.lua',
+  pushguardWindowRead: new URL('./lua/window-read.lua', import.meta.url),
+  pushguardWindowApply: new URL('./lua/window-apply.lua', import.meta.url),
+  pushguardOutboxLease: new URL('./lua/outbox-lease.lua', import.meta.url),
+  pushguardOutboxAck: new URL('./lua/outbox-ack.lua', import.meta.url),
 } as const;
 
 type CommandName = keyof typeof COMMANDS;
 type Args = (string | number)[];
 
-/** A Lua file next to this module, else under the Lambda task root (a bundle's `lua/`). */
-export function readLua(file: string): string {
-  const candidates = [fileURLToPath(new URL(`./lua/${file}`, import.meta.url))];
+/** The Lua file at `url`, else under the Lambda task root's `lua/` (a fallback for bundlers). */
+export function readLua(url: URL): string {
+  const file = basename(url.pathname);
+  const candidates = [fileURLToPath(url)];
   if (process.env.LAMBDA_TASK_ROOT)
     candidates.push(join(process.env.LAMBDA_TASK_ROOT, 'lua', file));
   const found = candidates.find((path) => existsSync(path));
