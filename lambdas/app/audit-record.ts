@@ -74,7 +74,16 @@ const Record_ = z.object({
   }),
   storageEvidence: z.array(z.object({ key: z.string(), checks: z.array(z.string()) })),
   snapshots: z.array(Snapshot),
-  decision: z.enum(['delete', 'dry-run', 'skip', 'over-cap']),
+  decision: z.enum(['delete', 'dry-run', 'skip', 'over-cap', 'restore']),
+  restore: z
+    .object({
+      source: z.string(),
+      origin: z.string(),
+      key: z.string(),
+      verifiedDigest: z.string(),
+      size: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 
 const Envelope = z.object({

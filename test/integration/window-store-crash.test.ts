@@ -117,7 +117,7 @@ describe('Adapter: RedisWindowStore when Redis dies mid-batch', () => {
     let armed = false;
     const wrapped = countingRedis(redis, {
       beforeCommand: async (name) => {
-        if (!armed || name !== 'evalsha') return;
+        if (!armed || !isScript(name)) return;
         armed = false;
         const s = server!;
         kill();
@@ -133,10 +133,10 @@ describe('Adapter: RedisWindowStore when Redis dies mid-batch', () => {
     const second = await start();
     const after = await client(second.url);
     expect(values(await dumpDb(after))).toEqual(afterBatch1);
-    // and the redelivered batch applies cleanly (scripts reloaded on NOSCRIPT)
+    // and the redelivered batch applies cleanly (ioredis sends EVAL on NOSCRIPT)
     const counted = countingRedis(after);
     await new RedisWindowStore({ redis: counted.client, engine: ENGINE }).apply(batch2, now);
-    expect(counted.commands).toEqual(['evalsha', 'pipeline', 'evalsha', 'evalsha']);
+    expect(counted.commands).toEqual(['pushguardWindowRead', 'pushguardWindowApply']);
     expect(values(await dumpDb(after))).toEqual(afterBoth);
   });
 
@@ -147,7 +147,7 @@ describe('Adapter: RedisWindowStore when Redis dies mid-batch', () => {
     let armed = false;
     const wrapped = countingRedis(redis, {
       afterSend: (name) => {
-        if (!armed || name !== 'evalsha') return;
+        if (!armed || !isScript(name)) return;
         armed = false;
         kill();
       },
@@ -162,8 +162,9 @@ describe('Adapter: RedisWindowStore when Redis dies mid-batch', () => {
     const second = await start();
     const after = values(await dumpDb(await client(second.url)));
     // Either the script never ran, or it ran in full (a lost reply): never a mix.
-    expect([afterBatch1, afterBoth]).toContainEqual(after);
-    if (outcome === 'resolved') expect(after).toEqual(afterBoth);
+    // A resolved apply ran in full; a rejected one may have run or not (a lost reply).
+    const possible = outcome === 'resolved' ? [afterBoth] : [afterBatch1, afterBoth];
+    expect(possible).toContainEqual(after);
   });
 
   it('fails every record that carried events when Redis is down, and still reports the malformed one', async () => {
@@ -199,3 +200,8 @@ describe('Adapter: RedisWindowStore when Redis dies mid-batch', () => {
     expect(down?.message).toMatch(/writeable|closed|ECONNREFUSED|Connection/i);
   });
 });
+
+/** A window store script (registered with defineCommand, see redis-window-scripts.ts). */
+function isScript(name: string): boolean {
+  return name.startsWith('pushguardWindow');
+}
