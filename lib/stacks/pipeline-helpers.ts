@@ -8,7 +8,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { FUNCTION_TIMEOUT_SECONDS, PushGuardConfig } from '../config.ts';
 import type { PipelineFunction } from '../constructs/pipeline-function.ts';
-import type { StatefulStack } from './stateful-stack.ts';
+import type { StatefulResources } from './stateful-stack.ts';
 
 export type FnName = keyof typeof FUNCTION_TIMEOUT_SECONDS;
 
@@ -50,7 +50,7 @@ export function grantRegistryRead(fn: lambda.IFunction, bucket: string, prefix: 
 
 export function environments(
   config: PushGuardConfig,
-  stateful: StatefulStack,
+  stateful: StatefulResources,
   auditBucket: string
 ) {
   const redis = {
