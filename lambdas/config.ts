@@ -4,7 +4,7 @@
  * invalid variable fails init with ONE ConfigError listing every problem. Secrets are ARNs here,
  * never values.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './domain/errors.ts';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -38,13 +38,10 @@ const SECTIONS = {
     .object({
       REGISTRY_BUCKET: z.string().min(3),
       REGISTRY_ROOT_DIRECTORY: z.string().default(''),
-      REGISTRY_DB: int(0, 255),
     })
-    .transform((e) => ({
-      bucket: e.REGISTRY_BUCKET,
-      rootDirectory: e.REGISTRY_ROOT_DIRECTORY,
-      db: e.REGISTRY_DB,
-    })),
+    .transform((e) => ({ bucket: e.REGISTRY_BUCKET, rootDirectory: e.REGISTRY_ROOT_DIRECTORY })),
+  /** The registry's Redis DB: only the functions that clear its keys read it. */
+  registryDb: z.object({ REGISTRY_DB: int(0, 255) }).transform((e) => e.REGISTRY_DB),
   window: z
     .object({ WINDOW_SECONDS: int(1, 7200) })
     .transform((e) => ({ windowMs: e.WINDOW_SECONDS * 1000 })),
@@ -132,8 +129,24 @@ export const NEEDS = {
   webhook: ['redis', 'eventsQueue', 'webhook'],
   's3-events': ['redis', 'registry', 'window', 'findingsQueue'],
   'window-check': ['redis', 'registry', 'window', 'findingsQueue'],
-  remediate: ['redis', 'registry', 'remediation', 'auditBucket', 'findingsTopic', 'integrations'],
-  sweep: ['redis', 'registry', 'remediation', 'auditBucket', 'findingsTopic', 'integrations'],
+  remediate: [
+    'redis',
+    'registry',
+    'registryDb',
+    'remediation',
+    'auditBucket',
+    'findingsTopic',
+    'integrations',
+  ],
+  sweep: [
+    'redis',
+    'registry',
+    'registryDb',
+    'remediation',
+    'auditBucket',
+    'findingsTopic',
+    'integrations',
+  ],
   notify: ['integrations'],
 } as const satisfies Record<string, readonly SectionName[]>;
 

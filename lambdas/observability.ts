@@ -26,6 +26,7 @@ export const MetricName = {
   KeysCleared: 'KeysCleared',
   TicketsOpened: 'TicketsOpened',
   NotificationsFailed: 'NotificationsFailed',
+  SweepFixErrors: 'SweepFixErrors',
 } as const;
 
 /** Adds `value` (Count) to a metric. */

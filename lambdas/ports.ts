@@ -108,3 +108,48 @@ export interface Clock {
   now(): number;
   sleep(ms: number): Promise<void>;
 }
+
+/**
+ * Bytes found for lost blob data, sha256-verified against the digest and staged, not yet written
+ * where the registry reads them.
+ */
+export interface StagedRestore {
+  /** `s3-versions`, `registry` or `cache-layer`. */
+  source: string;
+  /** The version id or URL the bytes came from. */
+  origin: string;
+  verifiedDigest: Digest;
+  size: number;
+  /** Writes the object with `If-None-Match: *`: `exists` when it reappeared (nothing overwritten). */
+  commit(): Promise<'written' | 'exists'>;
+  /** Drops what was staged (aborts a multipart upload). */
+  discard(): Promise<void>;
+}
+
+/** One way to find lost bytes again: S3 object versions, a peer registry, Harbor's cache layer. */
+export interface RestoreSource {
+  readonly name: string;
+  /** Finds and verifies the bytes of `digest` for `key`; `failed` says why not (never throws for "not here"). */
+  stage(request: {
+    digest: Digest;
+    /** The full object key to restore (`[root/]docker/registry/v2/blobs/sha256/<hh>/<hex>/data`). */
+    key: string;
+    repository: string;
+    /** The digest is a manifest (peer: GET /manifests/<digest>, cache layer: manifest bytes). */
+    manifest: boolean;
+  }): Promise<{ staged: StagedRestore } | { failed: string }>;
+}
+
+/** Reads what the bucket itself says references a digest, at action time. */
+export interface ReferenceReader {
+  /** The content of a link object (`sha256:<hex>`); `missing` on 404, `unknown` on any doubt. */
+  readLink(key: string): Promise<string | 'missing' | 'unknown'>;
+  /** Manifest digests with a revision link in `repository`, at most `limit`; `unknown` on doubt. */
+  listRevisions(repository: string, limit: number): Promise<Digest[] | 'unknown'>;
+}
+
+/** Removals of blob data seen lately (across remediators): tells a garbage-collection sweep apart. */
+export interface RemovalRate {
+  /** Counts one removal at `now`; returns the removals counted in the minute up to `now`. */
+  record(now: number): Promise<number>;
+}

@@ -87,7 +87,19 @@ export const pushGuardConfigSchema = z.object({
     burstLimit: z.number().int().min(1).max(5_000).default(40),
     /** WAF rate-based rule: requests per IP per 5 minutes. */
     wafRateLimit: z.number().int().min(10).max(2_000_000_000).default(300),
+    /**
+     * Reserved concurrency of the webhook function; unset: none (reserving fails the deploy in
+     * accounts whose concurrency quota leaves less than 10 unreserved).
+     */
+    reservedConcurrency: z.number().int().min(1).max(1000).optional(),
   }),
+  /**
+   * API Gateway stage access logs. They need the account's API Gateway CloudWatch role (one per
+   * account and region): `off` (default; synth warns), `existing-account-role` (the role is set
+   * already: `pushguard preflight` checks), `manage-account-role` (this stack sets it; it then
+   * replaces whatever role the account had).
+   */
+  apiAccessLogs: z.enum(['off', 'existing-account-role', 'manage-account-role']).default('off'),
   slack: z.object({ webhookSecretArn: secretArn, channel: z.string().optional() }).optional(),
   jira: z
     .object({

@@ -1,19 +1,21 @@
 /**
  * AuditLog in an S3 bucket (in AWS: a bucket with Object Lock, written by the remediator only).
- * One object per record, `<prefix><id>.json`, written with `PutObject` + `IfNoneMatch: '*'`: S3
- * refuses (412 PreconditionFailed, or 409 ConditionalRequestConflict while a concurrent write is
- * in flight) to overwrite an existing key, atomically.
+ * One object per record, `<prefix><id>.json`, written with ONE `PutObject` + `IfNoneMatch: '*'`:
+ * S3 refuses atomically to overwrite an existing key. The role needs `s3:PutObject` and nothing
+ * else (a HEAD first would need GetObject and ListBucket: without ListBucket S3 answers a missing
+ * key with 403, not 404).
  *
- * fauxqs 1.9.2 ignores `If-None-Match` on PutObject, so a HeadObject runs first and refuses an
- * existing record. That check alone is racy (two writers of the same id could both see 404 and the
- * second Put would win on fauxqs); on real S3 the conditional Put closes the race, and ids carry
- * 32 random bits, so two writers of one id do not happen in practice.
+ * - 412 PreconditionFailed: a record with this id is already there. Ids carry 32 random bits, so
+ *   that is this very write landing twice (an SDK retry after a lost response): "already written",
+ *   the id is returned and the stored object is left as it is.
+ * - 409 ConditionalRequestConflict (a concurrent write of the key in flight) and anything else:
+ *   AuditLogError `write-failed`; the remediator then deletes nothing and the record is retried.
  *
- * Any failure throws AuditLogError: the remediator then deletes nothing.
+ * A backend that ignores If-None-Match (fauxqs 1.9.2) would overwrite: tests of the 412 path run
+ * against a stand-in that honours it (test/artifact/support/conditional-s3.ts).
  */
 import {
   GetObjectCommand,
-  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -64,36 +66,19 @@ export class S3AuditLog implements AuditLog {
 
   async write(record: RemediationRecord): Promise<string> {
     const key = this.keyOf(record.id);
-    const body = encodeAuditRecord(record);
     const where = `s3://${this.bucket}/${key}`;
-    try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      throw new AuditLogError('exists', `audit record ${where} already exists; not overwritten`);
-    } catch (err) {
-      if (err instanceof AuditLogError) throw err;
-      if (!isNotFound(err)) {
-        throw new AuditLogError('write-failed', `cannot check audit record ${where}`, {
-          cause: err,
-        });
-      }
-    }
     try {
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
-          Body: body,
+          Body: encodeAuditRecord(record),
           ContentType: 'application/json',
           IfNoneMatch: '*',
         })
       );
     } catch (err) {
-      const code = status(err);
-      if (code === 412 || code === 409) {
-        throw new AuditLogError('exists', `audit record ${where} already exists; not overwritten`, {
-          cause: err,
-        });
-      }
+      if (status(err) === 412) return record.id;
       throw new AuditLogError('write-failed', `cannot write audit record ${where}`, { cause: err });
     }
     return record.id;

@@ -19,6 +19,13 @@ export interface HttpOptions {
   baseDelayMs?: number;
   /** Longest wait this client accepts (Retry-After beyond it fails the request). @default 60000 */
   maxDelayMs?: number;
+  /**
+   * Time one request may take in all, attempts and waits included: an attempt gets at most what
+   * is left, and a wait that would not leave room for another attempt fails the request at once.
+   * Keeps every retry inside the calling function's timeout. @default 30000
+   */
+  budgetMs?: number;
+  now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   fetch?: typeof fetch;
@@ -85,6 +92,8 @@ export class SaasHttp {
       attempts: Math.max(1, options.attempts ?? 4),
       baseDelayMs: options.baseDelayMs ?? 500,
       maxDelayMs: options.maxDelayMs ?? 60_000,
+      budgetMs: options.budgetMs ?? 30_000,
+      now: options.now ?? Date.now,
       sleep: options.sleep ?? defaultSleep,
       random: options.random ?? Math.random,
       fetch: options.fetch ?? ((...args) => fetch(...args)),
@@ -93,6 +102,8 @@ export class SaasHttp {
 
   /** Sends the request, retrying as described above; resolves to the parsed JSON body. */
   async json<T>(req: JsonRequest): Promise<T> {
+    const deadline = this.opts.now() + this.opts.budgetMs;
+    const left = () => deadline - this.opts.now();
     for (let attempt = 1; ; attempt++) {
       const last = attempt >= this.opts.attempts;
       let res: Response;
@@ -102,16 +113,16 @@ export class SaasHttp {
           method: req.method,
           headers: req.headers,
           body: req.body === undefined ? undefined : JSON.stringify(req.body),
-          signal: AbortSignal.timeout(this.opts.timeoutMs),
+          signal: AbortSignal.timeout(Math.max(1, Math.min(this.opts.timeoutMs, left()))),
           redirect: 'error',
         });
         text = await res.text();
       } catch (err) {
         const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        if (!req.idempotent || last) {
+        if (!req.idempotent || last || left() <= 0) {
           throw new SaasRequestError(this.service, req.what, reason, undefined, true);
         }
-        await this.backoff(attempt);
+        await this.wait(req, this.backoffMs(attempt), left(), reason);
         continue;
       }
       if (res.ok) return (text ? JSON.parse(text) : undefined) as T;
@@ -121,7 +132,7 @@ export class SaasHttp {
       if (!retryable || last || (!limited && !req.idempotent)) {
         throw new SaasRequestError(this.service, req.what, reason, res.status, retryable);
       }
-      const wait = serverDelay(res, Date.now());
+      const wait = serverDelay(res, this.opts.now());
       if (wait !== undefined && wait > this.opts.maxDelayMs) {
         throw new SaasRequestError(
           this.service,
@@ -131,14 +142,39 @@ export class SaasHttp {
           true
         );
       }
-      await (wait !== undefined ? this.opts.sleep(wait) : this.backoff(attempt));
+      await this.wait(req, wait ?? this.backoffMs(attempt), left(), reason, res.status);
     }
+  }
+
+  /** Sleeps `ms` when that leaves time for another attempt; otherwise fails the request now. */
+  private async wait(
+    req: JsonRequest,
+    ms: number,
+    left: number,
+    reason: string,
+    status?: number
+  ): Promise<void> {
+    if (ms >= left) {
+      const why = `${reason} (retry budget of ${this.opts.budgetMs} ms spent)`;
+      throw new SaasRequestError(this.service, req.what, why, status, true);
+    }
+    await this.opts.sleep(ms);
+  }
+
+  /** Full-jitter exponential backoff before attempt `attempt + 1`, in ms. */
+  backoffMs(attempt: number): number {
+    const cap = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1));
+    return Math.floor(this.opts.random() * cap);
   }
 
   /** Full-jitter exponential backoff before attempt `attempt + 1`. */
   backoff(attempt: number): Promise<void> {
-    const cap = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1));
-    return this.opts.sleep(Math.floor(this.opts.random() * cap));
+    return this.opts.sleep(this.backoffMs(attempt));
+  }
+
+  /** The most one request can take, attempts and waits included. */
+  get budgetMs(): number {
+    return this.opts.budgetMs;
   }
 
   get attempts(): number {

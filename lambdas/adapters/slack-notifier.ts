@@ -1,11 +1,11 @@
 /**
- * Notifier on Slack incoming webhooks (@slack/webhook), with a Block Kit message: repository,
+ * Notifier on Slack incoming webhooks (one JSON POST per message, global fetch: @slack/webhook
+ * would bring axios and mime-db, half the notify bundle), with a Block Kit message: repository,
  * digest, tag, what was found, what was done (or would be, in dry-run) and the exact re-push
  * command. Each Harbor project (first path component of the repository) can route to its own
  * team's webhook; everything else goes to the default. Webhook URLs are secrets: they never appear
  * in errors. Retries are left to the caller (lambdas/app/notify.ts).
  */
-import { IncomingWebhook, type IncomingWebhookSendArguments } from '@slack/webhook';
 import { ConfigError } from '../domain/errors.ts';
 import { projectOf, slackMessage } from '../domain/messages.ts';
 import type { Notification, Notifier } from '../ports.ts';
@@ -20,15 +20,8 @@ export interface SlackNotifierOptions {
   timeoutMs?: number;
 }
 
-interface WebhookError {
-  code?: string;
-  original?: { response?: { status?: number; data?: unknown }; code?: string };
-}
-
 export class SlackNotifier implements Notifier {
   readonly name = 'slack';
-  private readonly hooks = new Map<string, IncomingWebhook>();
-
   constructor(private readonly options: SlackNotifierOptions) {
     const problems: string[] = [];
     const urls = { default: options.defaultWebhookUrl, ...options.projectWebhookUrls };
@@ -52,23 +45,33 @@ export class SlackNotifier implements Notifier {
 
   async notify(notification: Notification): Promise<void> {
     const url = this.webhookFor(notification.finding.repository);
-    let hook = this.hooks.get(url);
-    if (!hook) {
-      hook = new IncomingWebhook(url, { timeout: this.options.timeoutMs ?? 10_000 });
-      this.hooks.set(url, hook);
-    }
-    const message = slackMessage(notification) as unknown as IncomingWebhookSendArguments;
+    let res: Response;
+    let detail: string;
     try {
-      await hook.send(message);
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(slackMessage(notification)),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+        redirect: 'error',
+      });
+      detail = await res.text();
     } catch (err) {
-      const e = (err ?? {}) as WebhookError;
-      const status = e.original?.response?.status;
-      const detail = typeof e.original?.response?.data === 'string' ? e.original.response.data : '';
-      const reason = status
-        ? `HTTP ${status} ${detail.slice(0, 100)}`.trim()
-        : `request failed (${e.original?.code ?? e.code ?? 'unknown'})`;
-      const retryable = status === undefined || status === 429 || status >= 500;
-      throw new SaasRequestError('slack', 'post message', reason, status, retryable);
+      // The URL is a secret: only the error's name and code, never its message.
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      const name = err instanceof Error ? err.name : 'Error';
+      throw new SaasRequestError(
+        'slack',
+        'post message',
+        `request failed (${code ?? name})`,
+        undefined,
+        true
+      );
     }
+    if (res.ok) return;
+    const status = res.status;
+    const retryable = status === 429 || status >= 500;
+    const reason = `HTTP ${status} ${detail.slice(0, 100)}`.trim();
+    throw new SaasRequestError('slack', 'post message', reason, status, retryable);
   }
 }

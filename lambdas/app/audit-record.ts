@@ -10,7 +10,7 @@
  * the hash too; S3 Object Lock (and `IfNoneMatch`/`wx` here) is what makes records immutable.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuditLogError } from '../domain/errors.ts';
 import type { RemediationRecord } from '../domain/remediation.ts';
 
@@ -74,7 +74,16 @@ const Record_ = z.object({
   }),
   storageEvidence: z.array(z.object({ key: z.string(), checks: z.array(z.string()) })),
   snapshots: z.array(Snapshot),
-  decision: z.enum(['delete', 'dry-run', 'skip', 'over-cap']),
+  decision: z.enum(['delete', 'dry-run', 'skip', 'over-cap', 'restore']),
+  restore: z
+    .object({
+      source: z.string(),
+      origin: z.string(),
+      key: z.string(),
+      verifiedDigest: z.string(),
+      size: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 
 const Envelope = z.object({

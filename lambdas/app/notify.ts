@@ -19,6 +19,12 @@ export interface DeliverOptions {
   random?: () => number;
 }
 
+/** What the `notify` function delivers with (lambdas/handlers/notify.ts). */
+export interface NotifyDeps {
+  notifiers: readonly Notifier[];
+  deliverOptions?: DeliverOptions;
+}
+
 export interface DeliveryReport {
   delivered: number;
   failed: { notifier: string; error: string }[];
@@ -36,6 +42,16 @@ export function notifierName(n: Notifier, index: number): string {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** The longest deliver() can take per notifier: every attempt timing out, every backoff at its cap. */
+export function worstDeliveryMs(options: DeliverOptions, attemptTimeoutMs: number): number {
+  const attempts = Math.max(1, options.attempts ?? 4);
+  const base = options.baseDelayMs ?? 500;
+  const maxDelay = options.maxDelayMs ?? 30_000;
+  let total = attempts * attemptTimeoutMs;
+  for (let a = 1; a < attempts; a++) total += Math.min(maxDelay, base * 2 ** (a - 1));
+  return total;
 }
 
 export async function deliver(

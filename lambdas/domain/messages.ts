@@ -12,6 +12,7 @@ const TITLES: Record<FindingKind, string> = {
   'layer-data-missing': 'Layer data missing',
   'webhook-without-commit': 'Push reported but not committed',
   'abandoned-upload': 'Abandoned upload',
+  'blob-data-removed': 'Blob data removed',
 };
 
 const FOUND: Record<FindingKind, string> = {
@@ -24,6 +25,8 @@ const FOUND: Record<FindingKind, string> = {
   'webhook-without-commit':
     'Harbor reported the push (PUSH_ARTIFACT) but storage holds no manifest revision link for it.',
   'abandoned-upload': 'An upload session was left behind: objects remain under `_uploads`.',
+  'blob-data-removed':
+    'A blob data object was removed from storage (garbage collection, a lifecycle rule, the blob DELETE API or a person).',
 };
 
 const BREAKS: Record<FindingKind, string> = {
@@ -34,6 +37,8 @@ const BREAKS: Record<FindingKind, string> = {
     'Pulls fail with BLOB_UNKNOWN, and pushes skip the layer as "already exists", so a re-push does not repair it while the cache entry stays.',
   'webhook-without-commit': 'Pulls of this artifact fail with MANIFEST_UNKNOWN.',
   'abandoned-upload': 'Nothing breaks; the objects and the open multipart upload cost storage.',
+  'blob-data-removed':
+    'While the registry cache still describes the blob, a re-push skips it ("already exists") and pulls fail.',
 };
 
 export function findingTitle(kind: FindingKind): string {

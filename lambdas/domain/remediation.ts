@@ -53,7 +53,15 @@ export interface RemediationRecord {
   /** Evidence of absence: each object key and the two check results. */
   storageEvidence: { key: string; checks: string[] }[];
   snapshots: KeySnapshot[];
-  decision: 'delete' | 'dry-run' | 'skip' | 'over-cap';
+  decision: 'delete' | 'dry-run' | 'skip' | 'over-cap' | 'restore';
+  /** What is put back (decision `restore`): the source, the version id or URL, the verified digest. */
+  restore?: {
+    source: string;
+    origin: string;
+    key: string;
+    verifiedDigest: string;
+    size: number;
+  };
 }
 
 const SHA256 = /^sha256:[a-f0-9]{64}$/;
@@ -143,6 +151,7 @@ export function planRemediation(finding: Finding, opts: PlanOptions): Remediatio
     mustBeMissing: [],
     repushCommand: repushCommand(opts.registryHost, finding),
   };
+  if (finding.kind === 'blob-data-removed') return planRemoval(base, opts);
   const clears = finding.kind === 'manifest-data-missing' || finding.kind === 'layer-data-missing';
   if (!clears || !finding.verified || finding.action !== 'clear-cache' || !finding.digest)
     return base;
@@ -158,6 +167,21 @@ export function planRemediation(finding: Finding, opts: PlanOptions): Remediatio
     keys.push(...cacheLayerKeysFor(finding.repository, finding.digest));
   }
   return { ...base, keys, mustBeMissing: [blobDataKey(opts.rootDirectory, finding.digest)] };
+}
+
+/**
+ * Plans a `blob-data-removed` finding: `blobs::<d>` (what makes the registry skip a re-push of
+ * the digest in every repository) and, with the cache layer on, Harbor's manifest-bytes entry.
+ */
+function planRemoval(base: RemediationPlan, opts: PlanOptions): RemediationPlan {
+  const { digest } = base.finding;
+  if (!base.finding.verified || base.finding.action !== 'clear-cache') return base;
+  assertSha256Digest(digest);
+  const keys: CacheKeyRef[] = [{ store: 'registry', key: `blobs::${digest}`, type: 'hash' }];
+  if (opts.cacheLayer) {
+    keys.push({ store: 'cache-layer', key: `cache:manifest:digest:${digest}`, type: 'string' });
+  }
+  return { ...base, keys, mustBeMissing: [blobDataKey(opts.rootDirectory, digest)] };
 }
 
 /**

@@ -104,7 +104,8 @@ export type FindingKind =
   | 'manifest-data-missing'
   | 'layer-data-missing'
   | 'webhook-without-commit'
-  | 'abandoned-upload';
+  | 'abandoned-upload'
+  | 'blob-data-removed';
 
 export type SuggestedAction = 'clear-cache' | 'open-ticket' | 'notify';
 

@@ -5,15 +5,21 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { parser } from '@aws-lambda-powertools/parser/middleware';
-import { SnsSchema } from '@aws-lambda-powertools/parser/schemas/sns';
-import type { SnsEvent } from '@aws-lambda-powertools/parser/types';
 import middy from '@middy/core';
-import { z } from 'zod';
-import { type DeliverOptions, deliver } from '../app/notify.ts';
+import * as z from 'zod';
+import { deliver, type NotifyDeps } from '../app/notify.ts';
 import { count, logger, MetricName, metrics } from '../observability.ts';
-import type { Notification, Notifier } from '../ports.ts';
-import { composeNotify, lazyHandler } from './compose.ts';
+import type { Notification } from '../ports.ts';
+import { lazyHandler } from './compose/lazy-handler.ts';
+import { composeNotify } from './compose/notify.ts';
+
+// The SNS envelope checked here, not with Powertools' parser (which would bring all of zod's
+// locales into the bundle).
+const SnsEnvelope = z.object({
+  Records: z
+    .array(z.looseObject({ Sns: z.looseObject({ Message: z.string() }) }))
+    .min(1, 'no SNS record'),
+});
 
 const NotificationShape = z.looseObject({
   finding: z.looseObject({ id: z.string(), kind: z.string(), repository: z.string() }),
@@ -22,17 +28,12 @@ const NotificationShape = z.looseObject({
   severity: z.enum(['info', 'warning', 'critical']),
 });
 
-export interface NotifyDeps {
-  notifiers: readonly Notifier[];
-  deliverOptions?: DeliverOptions;
-}
-
 export const makeHandler = (deps: NotifyDeps) =>
-  middy<SnsEvent, void>()
+  middy<unknown, void>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
-    .use(parser({ schema: SnsSchema }))
-    .handler(async (event) => {
+    .handler(async (raw) => {
+      const event = SnsEnvelope.parse(raw);
       for (const record of event.Records) {
         const n = NotificationShape.parse(
           JSON.parse(record.Sns.Message)

@@ -9,11 +9,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createRemediator, type RemediatorDeps } from '../app/remediate.ts';
 import type { Finding } from '../domain/types.ts';
 import { count, logger, MetricName, metrics } from '../observability.ts';
-import { composeRemediate, lazyHandler } from './compose.ts';
+import { lazyHandler } from './compose/lazy-handler.ts';
+import { composeRemediate } from './compose/remediator.ts';
 
 const FindingShape = z.looseObject({
   id: z.string().min(1),

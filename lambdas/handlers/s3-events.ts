@@ -12,7 +12,8 @@ import middy from '@middy/core';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { type IngestDeps, type IngestResult, ingestBatch } from '../app/ingest.ts';
 import { count, logger, MetricName, metrics } from '../observability.ts';
-import { composeIngest, lazyHandler } from './compose.ts';
+import { composeIngest } from './compose/correlation.ts';
+import { lazyHandler } from './compose/lazy-handler.ts';
 
 export const makeHandler = (deps: IngestDeps) =>
   middy<SqsEvent, SQSBatchResponse>()

@@ -1,40 +1,36 @@
 /**
- * `sweep` (EventBridge Scheduler, cron from config): the registry's Redis cache against S3, as
- * `pushguard audit --fix` does, with the same remediator as `remediate` (dry-run by default,
- * caps, audit record first). Logs every confirmed stale entry and a summary.
+ * `sweep` (EventBridge Scheduler, cron from config): lambdas/app/sweep.ts. Logs every confirmed
+ * stale entry and a summary; fix errors are counted (SweepFixErrors, alarmed) and fail the
+ * invocation, so the schedule's retries and the failure queue see them.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { type AuditDeps, type AuditSummary, runAudit } from '../app/audit.ts';
-import { createRemediator, type RemediatorDeps } from '../app/remediate.ts';
+import type { AuditSummary } from '../app/audit.ts';
+import { runSweep, type SweepDeps } from '../app/sweep.ts';
 import { count, logger, MetricName, metrics } from '../observability.ts';
-import { composeSweep, lazyHandler } from './compose.ts';
+import { lazyHandler } from './compose/lazy-handler.ts';
+import { composeSweep } from './compose/sweep.ts';
 
-export interface SweepDeps {
-  audit: Omit<AuditDeps, 'fix' | 'onStale'>;
-  remediator: RemediatorDeps;
-}
+/** Some fixes failed (audit write, Redis...): the invocation fails after the summary is logged. */
+export class SweepFixError extends Error {}
 
 export const makeHandler = (deps: SweepDeps) =>
   middy<unknown, Omit<AuditSummary, 'unknownSamples'>>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .handler(async () => {
-      const remediator = createRemediator(deps.remediator);
-      const summary = await runAudit({
-        ...deps.audit,
-        fix: {
-          remediator,
-          registryHost: deps.remediator.config.registryHost,
-          cacheLayer: deps.remediator.config.cacheLayer,
-        },
+      const summary = await runSweep(deps, {
         onStale: (entry) => logger.warn('stale cache entry', { ...entry }),
       });
       count(MetricName.Findings, summary.stale);
       count(MetricName.KeysCleared, summary.fix?.keysCleared ?? 0);
+      count(MetricName.SweepFixErrors, summary.fix?.errors ?? 0);
       const { unknownSamples, ...rest } = summary;
       logger.info('sweep done', { ...rest, unknownSamples: unknownSamples.slice(0, 5) });
+      if ((summary.fix?.errors ?? 0) > 0) {
+        throw new SweepFixError(`sweep: ${summary.fix?.errors} fixes failed (see the log)`);
+      }
       return rest;
     });
 

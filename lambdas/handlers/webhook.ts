@@ -8,7 +8,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { acceptWebhook, type WebhookDeps } from '../app/webhook-ingress.ts';
 import { count, logger, MetricName, metrics } from '../observability.ts';
-import { composeWebhook, lazyHandler } from './compose.ts';
+import { lazyHandler } from './compose/lazy-handler.ts';
+import { composeWebhook } from './compose/webhook.ts';
 
 export const makeHandler = (deps: WebhookDeps) =>
   middy<APIGatewayProxyEvent, APIGatewayProxyResult>()

@@ -9,7 +9,8 @@ import middy from '@middy/core';
 import type { ScheduledEvent } from 'aws-lambda';
 import { closeDueWindows, type WindowCheckDeps } from '../app/window-check.ts';
 import { count, logger, MetricName, metrics } from '../observability.ts';
-import { composeWindowCheck, lazyHandler } from './compose.ts';
+import { composeWindowCheck } from './compose/correlation.ts';
+import { lazyHandler } from './compose/lazy-handler.ts';
 
 export const makeHandler = (deps: WindowCheckDeps) =>
   middy<ScheduledEvent, { findings: number; pending: number }>()

@@ -71,6 +71,8 @@ export interface LocalOptions {
   windowCheckIntervalMs?: number;
   /** `host[:port]` of the registry, for the re-push command. @default 'localhost:5000' */
   registryHost?: string;
+  /** Restore sources in order: `s3-versions` or a peer registry URL (lambdas/local/remediation.ts). */
+  restoreFrom?: string[];
 }
 
 /** What the findings poller calls for each finding (lambdas/app/remediate.ts's remediator). */

@@ -19,6 +19,8 @@ import type { QueueWithDlq } from './queue-with-dlq.ts';
 /** Namespace and names of the EMF metrics the handlers emit (lambdas/observability.ts). */
 export const METRICS_NAMESPACE = 'PushGuard';
 export const FINDINGS_METRIC = 'Findings';
+/** lambdas/observability.ts MetricName.SweepFixErrors. */
+export const SWEEP_FIX_ERRORS_METRIC = 'SweepFixErrors';
 
 export interface MonitoringProps {
   /** Queues by a short name (used in alarm names). */
@@ -132,6 +134,24 @@ export class Monitoring extends Construct {
     add(
       findings.createAlarm(this, 'Findings', {
         alarmDescription: 'PushGuard emitted findings (see the findings topic / Slack)',
+        threshold: 0,
+        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+      })
+    );
+    // Fixes the sweep could not carry out (audit write, Redis...): the sweep also fails, but a
+    // retry that succeeds would hide them from the Errors alarm.
+    const fixErrors = new cw.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: SWEEP_FIX_ERRORS_METRIC,
+      dimensionsMap: { service: props.serviceName ?? 'pushguard' },
+      statistic: 'Sum',
+      period,
+    });
+    add(
+      fixErrors.createAlarm(this, 'SweepFixErrors', {
+        alarmDescription: 'The sweep could not fix stale cache entries it found (see its log)',
         threshold: 0,
         comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,

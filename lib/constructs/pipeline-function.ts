@@ -2,7 +2,7 @@
  * The Lambda functions of the pipeline, and the network they share.
  *
  * Default settings (PipelineFunction): NodejsFunction on nodejs22.x, ARM64, esbuild ESM bundle with
- * source maps (NODE_OPTIONS=--enable-source-maps), AWS SDK v3 left to the runtime, an explicit log
+ * source maps (NODE_OPTIONS=--enable-source-maps), AWS SDK v3 bundled (or the runtime's), an explicit log
  * group with 30 days retention, JSON logs (INFO / WARN), active tracing, 30 s timeout, 512 MB, the
  * Powertools environment, and the VPC, subnets and security group of a FunctionNetwork.
  *
@@ -109,8 +109,11 @@ export interface PipelineFunctionProps {
   readonly entry: string;
   /** What the function does. */
   readonly description: string;
-  /** Network placement. */
-  readonly network: FunctionNetwork;
+  /**
+   * Network placement.
+   * @default - outside any VPC (for functions that need no Redis: AWS APIs and the internet only)
+   */
+  readonly network?: FunctionNetwork;
   /**
    * Timeout (1 s..15 min).
    * @default Duration.seconds(30)
@@ -142,17 +145,25 @@ export interface PipelineFunctionProps {
    */
   readonly serviceName?: string;
   /**
+   * Bundle the AWS SDK v3 (the version the tests ran) instead of using the runtime's.
+   * @default true
+   */
+  readonly bundleAwsSdk?: boolean;
+  /**
    * Dead-letter queue for failed asynchronous invocations.
    * @default - none
    */
   readonly deadLetterQueue?: sqs.IQueue;
 }
 
-/** AWS-managed policies the function role carries (ENIs in the VPC; X-Ray segments). */
-const MANAGED_POLICIES = [
-  'service-role/AWSLambdaVPCAccessExecutionRole',
-  'AWSXRayDaemonWriteAccess',
-] as const;
+/** AWS-managed policies the function role carries (logs, ENIs in the VPC; X-Ray segments). */
+const managedPolicies = (inVpc: boolean) =>
+  [
+    inVpc
+      ? 'service-role/AWSLambdaVPCAccessExecutionRole'
+      : 'service-role/AWSLambdaBasicExecutionRole',
+    'AWSXRayDaemonWriteAccess',
+  ] as const;
 
 export class PipelineFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
@@ -184,16 +195,17 @@ export class PipelineFunction extends Construct {
     });
     // Own role: ENI and X-Ray actions need Resource "*", which stays inside the AWS-managed
     // policies instead of appearing in this template; everything else is granted per resource.
+    const policies = managedPolicies(props.network !== undefined);
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: props.description,
-      managedPolicies: MANAGED_POLICIES.map((n) => iam.ManagedPolicy.fromAwsManagedPolicyName(n)),
+      managedPolicies: policies.map((n) => iam.ManagedPolicy.fromAwsManagedPolicyName(n)),
     });
-    for (const name of MANAGED_POLICIES) {
+    for (const name of policies) {
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`,
         reason:
-          'ENI management (VPC) and X-Ray writes only work on Resource "*"; the AWS-managed ' +
+          'Log writes, ENI management (VPC) and X-Ray writes need Resource "*"; the AWS-managed ' +
           'policy holds exactly those actions and keeps the wildcard out of our policies.',
       });
     }
@@ -212,9 +224,9 @@ export class PipelineFunction extends Construct {
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      vpc: props.network.vpc,
-      vpcSubnets: props.network.subnets,
-      securityGroups: [props.network.securityGroup],
+      vpc: props.network?.vpc,
+      vpcSubnets: props.network?.subnets,
+      securityGroups: props.network ? [props.network.securityGroup] : undefined,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'pushguard',
         POWERTOOLS_METRICS_NAMESPACE: 'PushGuard',
@@ -229,9 +241,19 @@ export class PipelineFunction extends Construct {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        externalModules: ['@aws-sdk/*'],
+        externalModules: (props.bundleAwsSdk ?? true) ? [] : ['@aws-sdk/*'],
         banner:
           "import { createRequire as __pgCreateRequire } from 'node:module'; const require = __pgCreateRequire(import.meta.url);",
+        // The window store's Lua scripts are read from `lua/` next to the module that loads them
+        // (lambdas/adapters/redis-window-scripts.ts): next to index.mjs once bundled.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `mkdir -p "${outputDir}/lua"`,
+            `cp "${inputDir}"/lambdas/adapters/lua/*.lua "${outputDir}/lua/"`,
+          ],
+        },
       },
     });
     // Active tracing set on the L1 resource: the L2 `tracing` prop would add an inline

@@ -8,7 +8,7 @@
  * metrics. With `enableWaf`, a WAF WebACL with a per-IP rate-based rule and a 64 KB body cap.
  * The secret itself is compared in the function, in constant time (Harbor sends a static header).
  */
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Annotations, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -49,6 +49,13 @@ export interface WebhookIngressProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly accessLogRetention?: logs.RetentionDays;
+  /**
+   * Stage access logs, which need the account's API Gateway CloudWatch role: `off` (a synth
+   * warning says so), `existing-account-role` (the account has it), `manage-account-role` (this
+   * construct creates the role and sets it on the account, retained on delete).
+   * @default 'off'
+   */
+  readonly accessLogs?: 'off' | 'existing-account-role' | 'manage-account-role';
 }
 
 export class WebhookIngress extends Construct {
@@ -77,24 +84,56 @@ export class WebhookIngress extends Construct {
     }
     assertValidProps('WebhookIngress', problems);
 
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const logsMode = props.accessLogs ?? 'off';
+    const accessLogs =
+      logsMode === 'off'
+        ? undefined
+        : new logs.LogGroup(this, 'AccessLogs', {
+            retention: props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH,
+            removalPolicy: RemovalPolicy.DESTROY,
+          });
     this.api = new apigw.RestApi(this, 'Api', {
       description: 'PushGuard: Harbor webhook ingress',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
-      cloudWatchRole: false,
+      cloudWatchRole: logsMode === 'manage-account-role',
+      ...(logsMode === 'manage-account-role'
+        ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }
+        : {}),
       deployOptions: {
         stageName: 'v1',
         throttlingRateLimit: rateLimit,
         throttlingBurstLimit: burstLimit,
-        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+        accessLogDestination: accessLogs && new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: accessLogs && apigw.AccessLogFormat.jsonWithStandardFields(),
         tracingEnabled: true,
         metricsEnabled: true,
       },
     });
+    if (logsMode === 'off') {
+      Annotations.of(this).addWarningV2(
+        'pushguard:apiAccessLogsOff',
+        'Webhook access logs are off: they need the account API Gateway CloudWatch role. Set ' +
+          'apiAccessLogs to "existing-account-role" (check with `pushguard preflight`) or ' +
+          '"manage-account-role".'
+      );
+      for (const id of ['AwsSolutions-APIG1', 'Serverless-APIGWAccessLogging']) {
+        Validations.of(this.api.deploymentStage).acknowledge({
+          id,
+          reason:
+            'Access logs off by configuration (apiAccessLogs: off), with a synth warning: they ' +
+            'need the account-wide API Gateway CloudWatch role, absent in fresh accounts.',
+        });
+      }
+    }
+    if (logsMode === 'manage-account-role') {
+      const role = this.api.node.tryFindChild('CloudWatchRole');
+      if (role) {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+          reason: 'The account API Gateway logging role: AWS documents this managed policy for it.',
+        });
+      }
+    }
     this.api.addGatewayResponse('MissingAuthorization', {
       type: apigw.ResponseType.BAD_REQUEST_PARAMETERS,
       statusCode: '401',

@@ -2,6 +2,7 @@
  * Helpers of the pipeline stack: the per-function environment (what lambdas/config.ts reads),
  * the registry read grant, and the text forms cdk-nag prints (for in-place acknowledgements).
  */
+import { readFileSync } from 'node:fs';
 import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -48,6 +49,13 @@ export function grantRegistryRead(fn: lambda.IFunction, bucket: string, prefix: 
   );
 }
 
+/** PushGuard's version (package.json), written into every audit record. */
+export const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
 export function environments(
   config: PushGuardConfig,
   stateful: StatefulResources,
@@ -63,15 +71,17 @@ export function environments(
   const registry = {
     REGISTRY_BUCKET: config.registryBucketName,
     REGISTRY_ROOT_DIRECTORY: config.rootDirectory,
-    REGISTRY_DB: String(config.registryDb),
   };
   const window = { WINDOW_SECONDS: String(Math.round(config.windowMinutes * 60)) };
   const findingsQueue = { FINDINGS_QUEUE_URL: stateful.findings.queue.queueUrl };
-  const integrations: Record<string, string> = {};
+  // Each function gets only the integrations it talks to: Slack for notify, tickets for the two
+  // remediators.
+  const slack: Record<string, string> = {};
   if (config.slack) {
-    integrations.SLACK_WEBHOOK_SECRET_ARN = config.slack.webhookSecretArn;
-    if (config.slack.channel) integrations.SLACK_CHANNEL = config.slack.channel;
+    slack.SLACK_WEBHOOK_SECRET_ARN = config.slack.webhookSecretArn;
+    if (config.slack.channel) slack.SLACK_CHANNEL = config.slack.channel;
   }
+  const integrations: Record<string, string> = {};
   if (config.jira) {
     integrations.JIRA_BASE_URL = config.jira.baseUrl;
     integrations.JIRA_PROJECT_KEY = config.jira.projectKey;
@@ -85,7 +95,9 @@ export function environments(
   const remediation = {
     ...redis,
     ...registry,
+    REGISTRY_DB: String(config.registryDb),
     ...integrations,
+    PUSHGUARD_VERSION: version,
     PUSHGUARD_MODE: config.mode,
     HARBOR_HOST: config.harborHost,
     ...(config.cacheLayerDb === undefined ? {} : { CACHE_LAYER_DB: String(config.cacheLayerDb) }),
@@ -108,7 +120,7 @@ export function environments(
     'window-check': { ...redis, ...registry, ...window, ...findingsQueue },
     remediate: remediation,
     sweep: remediation,
-    notify: integrations,
+    notify: slack,
   } satisfies Record<FnName, Record<string, string>>;
 }
 

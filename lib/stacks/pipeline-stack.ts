@@ -57,6 +57,13 @@ const DESCRIPTIONS: Record<FnName, string> = {
   notify: 'Forwards findings from SNS to Slack',
 };
 
+/**
+ * Functions whose bundle carries the AWS SDK it was tested with (what they rely on, such as S3's
+ * conditional PutObject, is pinned); webhook and notify use the runtime's SDK for a small bundle
+ * and a fast cold start (SendMessage and GetSecretValue, unchanged for years). See README "Deploy".
+ */
+const BUNDLED_SDK = new Set<FnName>(['s3-events', 'window-check', 'remediate', 'sweep']);
+
 /** The stateless half as a construct, for any stack (PipelineStack, or PushGuard in a user's). */
 export class PushGuardPipeline extends Construct {
   public readonly functions: Record<FnName, PipelineFunction>;
@@ -112,12 +119,15 @@ export class PushGuardPipeline extends Construct {
       new PipelineFunction(this, `${pascal(name)}Fn`, {
         entry: `${dir}/${name}.ts`,
         description: DESCRIPTIONS[name],
-        network,
+        // notify talks to SNS, Secrets Manager and Slack only: outside the VPC it needs no NAT.
+        network: name === 'notify' ? undefined : network,
         timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS[name]),
         environment: env[name],
         logRetention: config.logRetentionDays,
-        reservedConcurrentExecutions: name === 'webhook' ? 20 : undefined,
+        reservedConcurrentExecutions:
+          name === 'webhook' ? config.webhook.reservedConcurrency : undefined,
         deadLetterQueue: failures,
+        bundleAwsSdk: BUNDLED_SDK.has(name),
       });
     this.functions = {
       webhook: make('webhook'),
@@ -149,6 +159,8 @@ export class PushGuardPipeline extends Construct {
       burstLimit: config.webhook.burstLimit,
       enableWaf: config.enableWaf,
       wafRateLimit: config.webhook.wafRateLimit,
+      accessLogs: config.apiAccessLogs,
+      accessLogRetention: config.logRetentionDays,
     });
     new events.Rule(this, 'WindowCheckEveryMinute', {
       description: 'Closes due correlation windows',

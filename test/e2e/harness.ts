@@ -46,6 +46,8 @@ export async function startStack(opts: {
   rootDirectory: string;
   windowMs: number;
   enforce: boolean;
+  /** More `pushguard local` arguments (e.g. `--restore-from <url>`). */
+  extraArgs?: string[];
 }): Promise<Stack> {
   const redisServer = await startRedisServer();
   const cleanup: (() => Promise<void> | void)[] = [() => redisServer.stop()];
@@ -88,6 +90,7 @@ export async function startStack(opts: {
         `127.0.0.1:${registryPort}`,
         '--audit-dir',
         join(work, 'audit'),
+        ...(opts.extraArgs ?? []),
       ],
     });
     cleanup.push(() => pg.stop());

@@ -97,7 +97,7 @@ describe('composition root: webhook', () => {
   });
 
   it('fails the cold start with one error listing every missing variable', async () => {
-    const { composeIngest } = await import('../../lambdas/handlers/compose.ts');
+    const { composeIngest } = await import('../../lambdas/handlers/compose/correlation.ts');
     await expect(composeIngest({ REDIS_HOST: 'h' })).rejects.toThrow(
       /REDIS_STATE_DB[\s\S]*REGISTRY_BUCKET[\s\S]*WINDOW_SECONDS[\s\S]*FINDINGS_QUEUE_URL/
     );

@@ -2,6 +2,7 @@
  * Fine-grained template assertions on the two stacks (no whole-template snapshot): each property
  * the design promises, checked one by one.
  */
+import { readFileSync } from 'node:fs';
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
@@ -99,18 +100,19 @@ describe('Pipeline stack: SQS event sources', () => {
 describe('Pipeline stack: functions', () => {
   const fns = resources(pt, 'AWS::Lambda::Function');
 
-  it('runs six functions on nodejs22.x, arm64, traced, in the VPC, with explicit log groups', () => {
+  it('runs six functions on nodejs22.x, arm64, traced, all but notify in the VPC, with explicit log groups', () => {
     expect(Object.keys(fns)).toHaveLength(6);
-    for (const f of Object.values(fns)) {
+    const notifyId = logicalId(pipeline, pipeline.functions.notify.function);
+    for (const [id, f] of Object.entries(fns)) {
       const p = f.Properties!;
       expect(p.Runtime).toBe('nodejs22.x');
       expect(p.Architectures).toEqual(['arm64']);
       expect(p.TracingConfig).toEqual({ Mode: 'Active' });
       expect(p.MemorySize).toBe(512);
-      expect((p.VpcConfig as { SubnetIds: string[] }).SubnetIds).toEqual([
-        'subnet-0123456789abcdef0',
-        'subnet-0fedcba9876543210',
-      ]);
+      expect((p.VpcConfig as { SubnetIds: string[] } | undefined)?.SubnetIds).toEqual(
+        id === notifyId ? undefined : ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210']
+      );
+      expect(p.ReservedConcurrentExecutions).toBeUndefined();
       expect(p.LoggingConfig).toMatchObject({
         LogFormat: 'JSON',
         LogGroup: { Ref: expect.any(String) },
@@ -132,6 +134,29 @@ describe('Pipeline stack: functions', () => {
     expect(all).not.toMatch(/PASSWORD|"REDIS_AUTH"|"[A-Z_]*TOKEN"/);
     expect(vars.filter((v) => v.PUSHGUARD_MODE === 'dry-run')).toHaveLength(2);
     expect(vars.some((v) => v.REGISTRY_DB === '1')).toBe(true);
+  });
+
+  it('gives each function only the variables it reads, and the version to the remediators', () => {
+    const vars = (name: keyof typeof pipeline.functions) => {
+      const id = logicalId(pipeline, pipeline.functions[name].function);
+      const f = fns[id]!.Properties!.Environment as { Variables: Record<string, unknown> };
+      return Object.keys(f.Variables).filter((k) => !/^(POWERTOOLS_|NODE_OPTIONS)/.test(k));
+    };
+    expect(vars('notify').sort()).toEqual(['SLACK_WEBHOOK_SECRET_ARN']);
+    for (const name of ['s3-events', 'window-check'] as const) {
+      expect(vars(name)).not.toContain('REGISTRY_DB');
+    }
+    for (const name of ['remediate', 'sweep'] as const) {
+      expect(vars(name).filter((k) => k.startsWith('SLACK_'))).toEqual([]);
+      expect(vars(name)).toContain('PUSHGUARD_VERSION');
+    }
+    const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+      .version as string;
+    const remediate = fns[logicalId(pipeline, pipeline.functions.remediate.function)]!;
+    expect(
+      (remediate.Properties!.Environment as { Variables: Record<string, unknown> }).Variables
+        .PUSHGUARD_VERSION
+    ).toBe(version);
   });
 
   it('lets the functions reach only Redis (its CIDR and port) and HTTPS', () => {
@@ -185,7 +210,46 @@ describe('IAM least privilege', () => {
 });
 
 describe('Webhook ingress', () => {
-  it('throttles the stage and writes JSON access logs with tracing', () => {
+  it('keeps access logs off by default, with a synth warning, and no account role', () => {
+    const stage = Object.values(resources(pt, 'AWS::ApiGateway::Stage'))[0]!;
+    expect(stage.Properties!.AccessLogSetting).toBeUndefined();
+    expect(Object.keys(resources(pt, 'AWS::ApiGateway::Account'))).toHaveLength(0);
+    const warnings = pipeline.node
+      .findAll()
+      .flatMap((c) => c.node.metadata)
+      .filter((m) => m.type === 'aws:cdk:warning')
+      .map((m) => String(m.data));
+    expect(warnings.some((w) => w.includes('Webhook access logs are off'))).toBe(true);
+  });
+
+  it('manage-account-role: sets the account role (retained) and writes JSON access logs', () => {
+    const { pt: managed } = synth({ apiAccessLogs: 'manage-account-role' });
+    const accounts = Object.values(resources(managed, 'AWS::ApiGateway::Account'));
+    expect(accounts).toHaveLength(1);
+    expect(
+      Object.values(
+        managed.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>
+      )
+        .filter((r) => r.Type === 'AWS::ApiGateway::Account')
+        .map((r) => r.DeletionPolicy)
+    ).toEqual(['Retain']);
+    managed.resourceCountIs('AWS::Logs::LogGroup', 7);
+  });
+
+  it('reserves webhook concurrency only when configured', () => {
+    const { pt: reserved, pipeline: p } = synth({
+      webhook: { ...(synth().config.webhook as object), reservedConcurrency: 5 },
+    });
+    const id = logicalId(p, p.functions.webhook.function);
+    expect(
+      resources(reserved, 'AWS::Lambda::Function')[id]!.Properties!.ReservedConcurrentExecutions
+    ).toBe(5);
+  });
+
+  it('existing-account-role: throttles the stage and writes JSON access logs with tracing', () => {
+    const { pt } = synth({ apiAccessLogs: 'existing-account-role', logRetentionDays: 90 });
+    expect(Object.keys(resources(pt, 'AWS::ApiGateway::Account'))).toHaveLength(0);
+    pt.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
     pt.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'v1',
       TracingEnabled: true,
@@ -272,7 +336,7 @@ describe('Notifications, schedules and monitoring', () => {
     });
   });
 
-  it('alarms on DLQ depth, oldest message age, function errors and findings', () => {
+  it('alarms on DLQ depth, oldest message age, function errors, findings and sweep fix errors', () => {
     const alarms = Object.values(resources(pt, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties!);
     const metricOf = (a: Record<string, unknown>) =>
       a.MetricName ??
@@ -283,6 +347,9 @@ describe('Notifications, schedules and monitoring', () => {
     expect(byMetric('ApproximateAgeOfOldestMessage')).toHaveLength(2);
     expect(byMetric('Errors')).toHaveLength(6);
     expect(byMetric('Findings')).toEqual([
+      expect.objectContaining({ Namespace: 'PushGuard', Threshold: 0 }),
+    ]);
+    expect(byMetric('SweepFixErrors')).toEqual([
       expect.objectContaining({ Namespace: 'PushGuard', Threshold: 0 }),
     ]);
     for (const a of alarms) expect(asArray(a.AlarmActions)).toHaveLength(1);

@@ -5,7 +5,12 @@
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAuditLog, readAuditRecordFile } from '../../lambdas/adapters/file-audit-log.ts';
 import { S3AuditLog } from '../../lambdas/adapters/s3-audit-log.ts';
@@ -17,6 +22,7 @@ import {
 } from '../../lambdas/app/audit-record.ts';
 import { AuditLogError } from '../../lambdas/domain/errors.ts';
 import type { RemediationRecord } from '../../lambdas/domain/remediation.ts';
+import { type ConditionalS3, startConditionalS3 } from '../artifact/support/conditional-s3.ts';
 import { startFauxqs, type TestAws } from '../support/fauxqs.ts';
 
 const D = 'sha256:8253b6d46b72820709392205cadf4f4e6219a47441d5406c3068e37d278ee09a';
@@ -136,13 +142,24 @@ describe('FileAuditLog', () => {
   });
 });
 
-describe('S3AuditLog on fauxqs', () => {
+describe('S3AuditLog on fauxqs (behind a stand-in that honours If-None-Match)', () => {
   let aws: TestAws;
+  let front: ConditionalS3;
+  let conditional: S3Client;
   beforeAll(async () => {
     aws = await startFauxqs();
+    front = await startConditionalS3(aws.endpoint);
+    conditional = new S3Client({
+      endpoint: front.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      forcePathStyle: true,
+    });
     await aws.s3.send(new CreateBucketCommand({ Bucket: 'audit' }));
   });
   afterAll(async () => {
+    conditional.destroy();
+    await front.stop();
     await aws.stop();
   });
 
@@ -157,13 +174,12 @@ describe('S3AuditLog on fauxqs', () => {
     expect(await log.read(r.id)).toEqual(r);
   });
 
-  it('R9 audit sink refuses to overwrite an existing record (S3)', async () => {
-    const log = new S3AuditLog({ client: aws.s3, bucket: 'audit' });
+  it('R9 audit sink never overwrites: a second write of an id is "already written" (412)', async () => {
+    const log = new S3AuditLog({ client: conditional, bucket: 'audit' });
     const r = record();
-    await log.write(r);
-    await expect(log.write({ ...r, reason: 'overwrite attempt' })).rejects.toMatchObject({
-      code: 'exists',
-    });
+    expect(await log.write(r)).toBe(r.id);
+    expect(await log.write({ ...r, reason: 'overwrite attempt' })).toBe(r.id);
+    expect(front.refused).toEqual([`/audit/${log.keyOf(r.id)}`]);
     expect((await log.read(r.id)).reason).toBe(r.reason);
   });
 

@@ -44,6 +44,7 @@ export function toLocalOptions(o: LocalCliOptions, env: NodeJS.ProcessEnv): Loca
     webhookSecrets: o.webhookSecret.length > 0 ? o.webhookSecret : fromEnv,
     visibilityTimeoutSeconds: o.visibilityTimeout,
     registryHost: o.registryHost,
+    restoreFrom: o.restoreFrom,
   };
 }
 

@@ -45,6 +45,7 @@ export interface LocalCliOptions {
   webhookSecret: string[];
   visibilityTimeout: number;
   registryHost: string;
+  restoreFrom: string[];
 }
 
 export function register(program: Command): void {
@@ -103,6 +104,12 @@ export function register(program: Command): void {
       '--registry-host <host>',
       'the registry as clients reach it, for re-push commands',
       'localhost:5000'
+    )
+    .option(
+      '--restore-from <source>',
+      'with --enforce, put lost data still referenced back from: a peer registry URL, or s3-versions (repeatable, tried in order)',
+      collect,
+      []
     )
     .addOption(
       new Option('--visibility-timeout <seconds>', 'SQS visibility timeout of the local queues')

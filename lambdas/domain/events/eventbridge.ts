@@ -1,5 +1,5 @@
 /** EventBridge `aws.s3` "Object Created" / "Object Deleted" events (checked by a zod schema). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MalformedEventError } from '../errors.ts';
 import { classifyKey, decodeS3Key } from '../keys.ts';
 import type { NormalizedEvent, StorageKey } from '../types.ts';

@@ -1,6 +1,6 @@
 /** Harbor webhooks, in the Default and the CloudEvents formats (checked by zod schemas). */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MalformedEventError } from '../errors.ts';
 import { isValidRepositoryName, isValidTag, parseDigest } from '../keys.ts';
 import type { HarborEventType, NormalizedEvent, WebhookEvent } from '../types.ts';

@@ -5,7 +5,9 @@
  * silently completes a subset. This reads every `<Part>` whatever its child order, decodes numeric
  * character references, sorts by PartNumber and completes with all of them.
  */
+
 import { assertWriteConditions } from './conditional-write.ts';
+import type { EmulatedObject } from './emulator-store.ts';
 import {
   readBody,
   type S3Addition,
@@ -13,6 +15,7 @@ import {
   S3ApiError,
   type S3Call,
   type S3Context,
+  versionHeader,
   xmlAnswer,
 } from './s3-call.ts';
 import { el, elementTexts, s3Document } from './xml.ts';
@@ -51,9 +54,9 @@ async function handle(call: S3Call, { store }: S3Context): Promise<S3Answer> {
   }
   const parts = parseCompleteBody(body);
   assertWriteConditions(call, store.current(call.bucket, call.key));
-  const obj = store.completeMultipartUpload(uploadId, parts);
+  const obj: EmulatedObject = store.completeMultipartUpload(uploadId, parts);
   const host = String(call.headers.host ?? '127.0.0.1');
-  return xmlAnswer(
+  const answer = xmlAnswer(
     s3Document('CompleteMultipartUploadResult', [
       el('Location', `http://${host}/${call.bucket}/${call.key}`),
       el('Bucket', call.bucket),
@@ -61,6 +64,7 @@ async function handle(call: S3Call, { store }: S3Context): Promise<S3Answer> {
       el('ETag', obj.etag),
     ])
   );
+  return { ...answer, headers: { ...answer.headers, ...versionHeader(obj) } };
 }
 
 export const completeMultipartUpload: S3Addition = {

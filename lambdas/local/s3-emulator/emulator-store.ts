@@ -1,8 +1,9 @@
 /**
- * fauxqs's S3Store with two changes: listings in S3 byte order (list-order.ts), and a change feed
- * for S3 event notifications. Every write that creates an object (Put, Copy, multipart complete)
- * and every delete of a key that existed (DeleteObject and each key of DeleteObjects) is reported
- * right after it is applied, from the object as stored, in the order the writes happened.
+ * fauxqs's S3Store with three changes: listings in S3 byte order (list-order.ts), versions
+ * (object-versions.ts: the current object of a key is its latest version unless that is a delete
+ * marker), and a change feed for S3 event notifications. Every write that creates an object (Put,
+ * Copy, multipart complete), every delete of a key that existed, every delete marker and every
+ * version deleted for good is reported right after it is applied, in the order they happened.
  */
 import type {
   FauxS3Store,
@@ -12,47 +13,77 @@ import type {
   StoredObject,
 } from './fauxqs-internals.ts';
 import { listInByteOrder } from './list-order.ts';
+import { NULL_VERSION, type ObjectVersion, VersionIndex } from './object-versions.ts';
+import { S3ApiError } from './s3-call.ts';
 
 export type CreatedEventName =
   | 'ObjectCreated:Put'
   | 'ObjectCreated:Copy'
   | 'ObjectCreated:CompleteMultipartUpload';
 
+export type RemovedEventName = 'ObjectRemoved:Delete' | 'ObjectRemoved:DeleteMarkerCreated';
+
+interface ChangeBase {
+  bucket: string;
+  key: string;
+  time: Date;
+  /** Only in buckets with versioning configured (S3 sends none otherwise). */
+  versionId?: string;
+}
+
 export type ObjectChange =
-  | {
+  | (ChangeBase & {
       op: 'created';
       eventName: CreatedEventName;
-      bucket: string;
-      key: string;
       size: number;
       /** As stored: quoted hex MD5, or `"<md5>-<parts>"` for multipart objects. */
       etag: string;
-      time: Date;
-    }
-  | { op: 'removed'; eventName: 'ObjectRemoved:Delete'; bucket: string; key: string; time: Date };
+    })
+  | (ChangeBase & { op: 'removed'; eventName: RemovedEventName });
+
+/** A stored object with the version id S3 reports for it (none in unversioned buckets). */
+export type EmulatedObject = StoredObject & { versionId?: string };
+
+export interface PutRequest {
+  bucket: string;
+  key: string;
+  body: Buffer;
+  contentType?: string;
+  metadata?: Record<string, string>;
+}
 
 export interface EmulatorStore {
   /** Called synchronously after each applied change. */
   onChange: ((change: ObjectChange) => void) | undefined;
+  readonly versions: VersionIndex;
   /** The key's current object, or undefined (no object, or a delete marker). */
-  current(bucket: string, key: string): StoredObject | undefined;
+  current(bucket: string, key: string): EmulatedObject | undefined;
   /** PutObject that reports the given event name (CopyObject reports `ObjectCreated:Copy`). */
-  putObjectAs(
-    eventName: CreatedEventName,
-    bucket: string,
-    key: string,
-    body: Buffer,
-    contentType?: string,
-    metadata?: Record<string, string>
-  ): StoredObject;
+  putObjectAs(eventName: CreatedEventName, put: PutRequest): EmulatedObject;
+  /** DeleteObject without a version id; returns the delete marker it created, if any. */
+  deleteCurrent(bucket: string, key: string): ObjectVersion | undefined;
+  /** DeleteObject with a version id: removes that version (object or marker) for good. */
+  deleteVersion(bucket: string, key: string, versionId: string): ObjectVersion | undefined;
+  /** One version by id: NoSuchVersion (404) when there is none. */
+  version(bucket: string, key: string, versionId: string): ObjectVersion;
+}
+
+// S3 events carry a versionId only for real versions (dedupe keys use it), never `null`.
+function eventVersion(versionId: string | undefined): { versionId?: string } {
+  return versionId && versionId !== NULL_VERSION ? { versionId } : {};
+}
+
+function noSuchBucket(bucket: string): S3ApiError {
+  return new S3ApiError('NoSuchBucket', `The specified bucket does not exist: ${bucket}`, 404);
 }
 
 /** Builds the emulator's store class on top of fauxqs's S3Store. */
 export function emulatorStoreClass(Base: FauxS3StoreClass): new () => FauxS3Store & EmulatorStore {
   return class extends Base implements EmulatorStore {
     onChange: ((change: ObjectChange) => void) | undefined;
+    readonly versions = new VersionIndex();
 
-    current(bucket: string, key: string): StoredObject | undefined {
+    current(bucket: string, key: string): EmulatedObject | undefined {
       return this.buckets.get(bucket)?.get(key);
     }
 
@@ -63,44 +94,62 @@ export function emulatorStoreClass(Base: FauxS3StoreClass): new () => FauxS3Stor
       contentType?: string,
       metadata?: Record<string, string>
     ): StoredObject {
-      return this.putObjectAs('ObjectCreated:Put', bucket, key, body, contentType, metadata);
+      return this.putObjectAs('ObjectCreated:Put', { bucket, key, body, contentType, metadata });
     }
 
-    putObjectAs(
-      eventName: CreatedEventName,
-      bucket: string,
-      key: string,
-      body: Buffer,
-      contentType?: string,
-      metadata?: Record<string, string>
-    ): StoredObject {
+    putObjectAs(eventName: CreatedEventName, put: PutRequest): EmulatedObject {
+      const { bucket, key, body, contentType, metadata } = put;
       const obj = super.putObject(bucket, key, body, contentType, metadata);
-      this.created(eventName, bucket, obj);
-      return obj;
+      return this.created(eventName, bucket, obj);
     }
 
     override completeMultipartUpload(
       uploadId: string,
       parts: { partNumber: number; etag: string }[]
-    ): StoredObject {
+    ): EmulatedObject {
       const bucket = this.multipartUploads.get(uploadId)?.bucket ?? '';
       const obj = super.completeMultipartUpload(uploadId, parts);
-      this.created('ObjectCreated:CompleteMultipartUpload', bucket, obj);
-      return obj;
+      return this.created('ObjectCreated:CompleteMultipartUpload', bucket, obj);
     }
 
     override deleteObject(bucket: string, key: string): void {
-      const existed = this.buckets.get(bucket)?.has(key) ?? false;
+      this.deleteCurrent(bucket, key);
+    }
+
+    deleteCurrent(bucket: string, key: string): ObjectVersion | undefined {
+      const existed = this.current(bucket, key) !== undefined;
+      // The base class raises NoSuchBucket.
       super.deleteObject(bucket, key);
-      if (existed) {
-        this.onChange?.({
-          op: 'removed',
-          eventName: 'ObjectRemoved:Delete',
-          bucket,
-          key,
-          time: new Date(),
+      if (this.versions.status(bucket) === undefined) {
+        const removed = this.versions.latest(bucket, key);
+        if (removed) this.versions.remove(bucket, key, removed.versionId);
+        if (existed) this.removed('ObjectRemoved:Delete', bucket, key, undefined);
+        return undefined;
+      }
+      const marker = this.versions.add(bucket, key, undefined, new Date());
+      this.removed('ObjectRemoved:DeleteMarkerCreated', bucket, key, marker.versionId);
+      return marker;
+    }
+
+    deleteVersion(bucket: string, key: string, versionId: string): ObjectVersion | undefined {
+      if (!this.hasBucket(bucket)) throw noSuchBucket(bucket);
+      const removed = this.versions.remove(bucket, key, versionId);
+      if (!removed) return undefined;
+      const latest = this.versions.latest(bucket, key)?.object;
+      if (latest) this.buckets.get(bucket)?.set(key, latest);
+      else this.buckets.get(bucket)?.delete(key);
+      this.removed('ObjectRemoved:Delete', bucket, key, versionId);
+      return removed;
+    }
+
+    version(bucket: string, key: string, versionId: string): ObjectVersion {
+      const found = this.versions.find(bucket, key, versionId);
+      if (!found) {
+        throw new S3ApiError('NoSuchVersion', 'The specified version does not exist.', 404, {
+          details: { Key: key, VersionId: versionId },
         });
       }
+      return found;
     }
 
     override listObjects(bucket: string, options?: ListOptions): ListResult {
@@ -110,7 +159,9 @@ export function emulatorStoreClass(Base: FauxS3StoreClass): new () => FauxS3Stor
       return listInByteOrder(objects, options);
     }
 
-    private created(eventName: CreatedEventName, bucket: string, obj: StoredObject): void {
+    private created(eventName: CreatedEventName, bucket: string, obj: EmulatedObject) {
+      const version = this.versions.add(bucket, obj.key, obj, obj.lastModified);
+      if (this.versions.status(bucket) !== undefined) obj.versionId = version.versionId;
       this.onChange?.({
         op: 'created',
         eventName,
@@ -119,6 +170,20 @@ export function emulatorStoreClass(Base: FauxS3StoreClass): new () => FauxS3Stor
         size: obj.contentLength,
         etag: obj.etag,
         time: obj.lastModified,
+        ...eventVersion(obj.versionId),
+      });
+      return obj;
+    }
+
+    private removed(name: RemovedEventName, bucket: string, key: string, versionId?: string) {
+      const time = new Date();
+      this.onChange?.({
+        op: 'removed',
+        eventName: name,
+        bucket,
+        key,
+        time,
+        ...eventVersion(versionId),
       });
     }
   };

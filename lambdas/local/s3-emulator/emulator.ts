@@ -6,8 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { bucketVersioning } from './bucket-versioning.ts';
 import { completeMultipartUpload } from './complete-multipart-upload.ts';
 import { copyObject } from './copy-object.ts';
+import { deleteObject } from './delete-object.ts';
 import type { EmulatorStore, ObjectChange } from './emulator-store.ts';
 import { emulatorStoreClass } from './emulator-store.ts';
 import {
@@ -20,7 +22,9 @@ import {
   isFauxS3Error,
 } from './fauxqs-internals.ts';
 import { listMultipartUploads } from './list-multipart-uploads.ts';
+import { listObjectVersions } from './list-object-versions.ts';
 import { listParts } from './list-parts.ts';
+import { objectVersion } from './object-version.ts';
 import { putObject } from './put-object.ts';
 import { type S3Addition, S3ApiError, type S3Call, type S3Context } from './s3-call.ts';
 import {
@@ -41,6 +45,10 @@ export const ADDITIONS: readonly S3Addition[] = [
   uploadPartCopy,
   copyObject,
   putObject,
+  bucketVersioning,
+  listObjectVersions,
+  objectVersion,
+  deleteObject,
 ];
 
 export interface S3EmulatorOptions {
@@ -113,7 +121,10 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
     const call = callOf(request);
     if (!call) return;
     const addition = additions.find((a) => a.matches(call));
-    if (!addition) return;
+    if (!addition) {
+      for (const a of additions) reply.headers(a.decorate?.(call, ctx) ?? {});
+      return;
+    }
     reply.header('x-amz-request-id', call.requestId).header('x-amz-id-2', 'pushguard-local');
     try {
       const answer = await addition.handle(call, ctx);

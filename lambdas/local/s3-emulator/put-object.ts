@@ -4,7 +4,7 @@
  * streams the body, checks `If-None-Match` / `If-Match` right before the write, and stores it.
  */
 import { assertWriteConditions } from './conditional-write.ts';
-import { header, metadataOf, readPayload, type S3Addition } from './s3-call.ts';
+import { header, metadataOf, readPayload, type S3Addition, versionHeader } from './s3-call.ts';
 
 export const putObject: S3Addition = {
   name: 'PutObject',
@@ -16,14 +16,13 @@ export const putObject: S3Addition = {
   async handle(call, { store }) {
     const body = await readPayload(call);
     assertWriteConditions(call, store.current(call.bucket, call.key));
-    const obj = store.putObjectAs(
-      'ObjectCreated:Put',
-      call.bucket,
-      call.key,
+    const obj = store.putObjectAs('ObjectCreated:Put', {
+      bucket: call.bucket,
+      key: call.key,
       body,
-      header(call, 'content-type') ?? 'application/octet-stream',
-      metadataOf(call)
-    );
-    return { status: 200, headers: { etag: obj.etag } };
+      contentType: header(call, 'content-type') ?? 'application/octet-stream',
+      metadata: metadataOf(call),
+    });
+    return { status: 200, headers: { etag: obj.etag, ...versionHeader(obj) } };
   },
 };

@@ -37,6 +37,8 @@ export interface S3Addition {
   name: string;
   matches(call: S3Call): boolean;
   handle(call: S3Call, ctx: S3Context): Promise<S3Answer>;
+  /** Headers to add to a request this addition does not take over (fauxqs answers it). */
+  decorate?(call: S3Call, ctx: S3Context): Record<string, string>;
 }
 
 /** An S3 error answer (`<Error><Code>…`), e.g. NoSuchUpload, InvalidPart, EntityTooLarge. */
@@ -119,9 +121,13 @@ export async function readPayload(call: S3Call, limit = MAX_PART_BYTES): Promise
   return encoding.includes('aws-chunked') ? decodeAwsChunked(body) : body;
 }
 
-/** `x-amz-copy-source` (`[/]bucket/key[?versionId=…]`, URL-encoded or not) as bucket and key. */
-export function parseCopySource(header: string): { bucket: string; key: string } {
-  const withoutVersion = header.split('?versionId=')[0] ?? '';
+/** `x-amz-copy-source` (`[/]bucket/key[?versionId=…]`, URL-encoded or not): bucket, key, version. */
+export function parseCopySource(header: string): {
+  bucket: string;
+  key: string;
+  versionId?: string;
+} {
+  const [withoutVersion = '', versionId] = header.split('?versionId=');
   let decoded: string;
   try {
     decoded = decodeURIComponent(withoutVersion);
@@ -133,7 +139,8 @@ export function parseCopySource(header: string): { bucket: string; key: string }
   if (slash <= 0 || slash === path.length - 1) {
     throw new S3ApiError('InvalidArgument', `invalid x-amz-copy-source ${header}`, 400);
   }
-  return { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+  const source = { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+  return versionId ? { ...source, versionId: decodeURIComponent(versionId) } : source;
 }
 
 export function header(call: S3Call, name: string): string | undefined {
@@ -150,6 +157,11 @@ export function metadataOf(call: S3Call): Record<string, string> {
     }
   }
   return meta;
+}
+
+/** `x-amz-version-id` of an object in a bucket with versioning configured, else nothing. */
+export function versionHeader(obj: { versionId?: string }): Record<string, string> {
+  return obj.versionId ? { 'x-amz-version-id': obj.versionId } : {};
 }
 
 export function xmlAnswer(body: string, status = 200): S3Answer {

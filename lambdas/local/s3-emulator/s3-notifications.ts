@@ -21,7 +21,7 @@ export interface S3EventRecord {
     s3SchemaVersion: '1.0';
     configurationId: string;
     bucket: { name: string; ownerIdentity: { principalId: string }; arn: string };
-    object: { key: string; size?: number; eTag?: string; sequencer: string };
+    object: { key: string; size?: number; eTag?: string; versionId?: string; sequencer: string };
   };
 }
 
@@ -74,9 +74,14 @@ export function s3EventRecord(
           key: encodeEventKey(change.key),
           size: change.size,
           eTag: change.etag.replaceAll('"', ''),
+          ...(change.versionId ? { versionId: change.versionId } : {}),
           sequencer,
         }
-      : { key: encodeEventKey(change.key), sequencer };
+      : {
+          key: encodeEventKey(change.key),
+          ...(change.versionId ? { versionId: change.versionId } : {}),
+          sequencer,
+        };
   return {
     eventVersion: '2.1',
     eventSource: 'aws:s3',

@@ -3,9 +3,9 @@
  * UploadPart with no body (500). The registry moves blobs over 32 MiB with a multipart copy in
  * `x-amz-copy-source-range` slices; without it the PUT fails and an orphan upload is left behind.
  */
+import { copySourceOf } from './copy-source.ts';
 import {
   header,
-  parseCopySource,
   readBody,
   type S3Addition,
   type S3Answer,
@@ -46,17 +46,17 @@ async function handle(call: S3Call, ctx: S3Context): Promise<S3Answer> {
   await readBody(call.raw, 1024 * 1024);
   const partNumber = partNumberOf(call);
   const uploadId = assertUpload(call, ctx);
-  const source = parseCopySource(header(call, 'x-amz-copy-source') ?? '');
-  const src = ctx.store.getObject(source.bucket, source.key);
+  const { object: src, headers } = copySourceOf(call, ctx.store);
   const range = header(call, 'x-amz-copy-source-range');
   const { start, end } = range
     ? parseCopyRange(range, src.body.length)
     : { start: 0, end: src.body.length - 1 };
   const slice = src.body.subarray(start, end + 1);
   const etag = ctx.store.uploadPart(uploadId, partNumber, slice);
-  return xmlAnswer(
+  const answer = xmlAnswer(
     s3Document('CopyPartResult', [el('LastModified', new Date().toISOString()), el('ETag', etag)])
   );
+  return { ...answer, headers: { ...answer.headers, ...headers } };
 }
 
 export const uploadPartCopy: S3Addition = { name: 'UploadPartCopy', matches, handle };
