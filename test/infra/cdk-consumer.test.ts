@@ -124,6 +124,7 @@ describe('pushguard/cdk from the packed tarball, in a CDK app of its own', () =>
       const asset = join(app, 'cdk.out', `asset.${key.replace(/\.zip$/, '')}`);
       expect(existsSync(join(asset, 'index.mjs'))).toBe(true);
       expect(readFileSync(join(asset, 'index.mjs'), 'utf8')).toMatch(/export\s*\{[^}]*handler/);
+      expect(existsSync(join(asset, 'lua', 'window-apply.lua'))).toBe(true);
     }
     const types = Object.values(template.Resources).map((r) => r.Type);
     expect(types.filter((t) => t === 'AWS::S3::Bucket')).toHaveLength(3); // charts, audit, logs
