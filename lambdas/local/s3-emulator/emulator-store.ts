@@ -5,6 +5,8 @@
  * Copy, multipart complete), every delete of a key that existed, every delete marker and every
  * version deleted for good is reported right after it is applied, in the order they happened.
  */
+
+import type { PersistedBucket } from './disk-persistence.ts';
 import type {
   FauxS3Store,
   FauxS3StoreClass,
@@ -64,6 +66,8 @@ export interface EmulatorStore {
   deleteCurrent(bucket: string, key: string): ObjectVersion | undefined;
   /** DeleteObject with a version id: removes that version (object or marker) for good. */
   deleteVersion(bucket: string, key: string, versionId: string): ObjectVersion | undefined;
+  /** Puts back a bucket read from disk (disk-persistence.ts). */
+  load(bucket: string, saved: PersistedBucket): void;
   /** One version by id: NoSuchVersion (404) when there is none. */
   version(bucket: string, key: string, versionId: string): ObjectVersion;
 }
@@ -122,11 +126,14 @@ export function emulatorStoreClass(Base: FauxS3StoreClass): new () => FauxS3Stor
       super.deleteObject(bucket, key);
       if (this.versions.status(bucket) === undefined) {
         const removed = this.versions.latest(bucket, key);
-        if (removed) this.versions.remove(bucket, key, removed.versionId);
+        if (removed)
+          this.guarded(bucket, key, () => this.versions.remove(bucket, key, removed.versionId));
         if (existed) this.removed('ObjectRemoved:Delete', bucket, key, undefined);
         return undefined;
       }
-      const marker = this.versions.add(bucket, key, undefined, new Date());
+      const marker = this.guarded(bucket, key, () =>
+        this.versions.add(bucket, key, undefined, new Date())
+      );
       this.removed('ObjectRemoved:DeleteMarkerCreated', bucket, key, marker.versionId);
       return marker;
     }
@@ -135,11 +142,26 @@ export function emulatorStoreClass(Base: FauxS3StoreClass): new () => FauxS3Stor
       if (!this.hasBucket(bucket)) throw noSuchBucket(bucket);
       const removed = this.versions.remove(bucket, key, versionId);
       if (!removed) return undefined;
-      const latest = this.versions.latest(bucket, key)?.object;
-      if (latest) this.buckets.get(bucket)?.set(key, latest);
-      else this.buckets.get(bucket)?.delete(key);
+      this.syncCurrent(bucket, key);
       this.removed('ObjectRemoved:Delete', bucket, key, versionId);
       return removed;
+    }
+
+    override createBucket(name: string): void {
+      if (!this.hasBucket(name)) this.versions.observer?.bucketCreated(name);
+      super.createBucket(name);
+    }
+
+    /** Puts back a bucket read from disk: its status, its versions and so its current objects. */
+    load(bucket: string, saved: PersistedBucket): void {
+      super.createBucket(bucket);
+      if (saved.status) this.versions.loadStatus(bucket, saved.status);
+      for (const version of saved.versions) {
+        if (version.object && saved.status)
+          (version.object as EmulatedObject).versionId = version.versionId;
+        this.versions.restore(bucket, version);
+        this.syncCurrent(bucket, version.key);
+      }
     }
 
     version(bucket: string, key: string, versionId: string): ObjectVersion {
@@ -159,8 +181,26 @@ export function emulatorStoreClass(Base: FauxS3StoreClass): new () => FauxS3Stor
       return listInByteOrder(objects, options);
     }
 
+    /** The key's current object as its latest version says (none for a delete marker). */
+    private syncCurrent(bucket: string, key: string): void {
+      const latest = this.versions.latest(bucket, key)?.object;
+      if (latest) this.buckets.get(bucket)?.set(key, latest);
+      else this.buckets.get(bucket)?.delete(key);
+    }
+
+    /** Runs a version change; if it fails (the disk), the current object is what it was. */
+    private guarded<T>(bucket: string, key: string, change: () => T): T {
+      try {
+        return change();
+      } catch (err) {
+        this.syncCurrent(bucket, key);
+        throw err;
+      }
+    }
+
     private created(eventName: CreatedEventName, bucket: string, obj: EmulatedObject) {
-      const version = this.versions.add(bucket, obj.key, obj, obj.lastModified);
+      const add = () => this.versions.add(bucket, obj.key, obj, obj.lastModified);
+      const version = this.guarded(bucket, obj.key, add);
       if (this.versions.status(bucket) !== undefined) obj.versionId = version.versionId;
       this.onChange?.({
         op: 'created',
