@@ -24,6 +24,8 @@ import {
   environments,
   type FnName,
   grantRegistryRead,
+  grantSecretValue,
+  grantSend,
   logicalId,
   nagText,
   pascal,
@@ -202,12 +204,12 @@ export class PushGuardPipeline extends Construct {
       grantRegistryRead(fn(name), config.registryBucketName, prefix);
     }
     for (const name of ['webhook', 's3-events', 'window-check', 'remediate', 'sweep'] as const) {
-      secrets.redisAuth?.grantRead(fn(name));
+      grantSecretValue(fn(name), secrets.redisAuth);
     }
-    for (const s of secrets.webhook) s.grantRead(fn('webhook'));
-    stateful.events.queue.grantSendMessages(fn('webhook'));
+    for (const s of secrets.webhook) grantSecretValue(fn('webhook'), s);
+    grantSend(fn('webhook'), stateful.events.queue);
     for (const name of ['s3-events', 'window-check'] as const) {
-      stateful.findings.queue.grantSendMessages(fn(name));
+      grantSend(fn(name), stateful.findings.queue);
     }
     // The sweep remediates what it finds itself (as `pushguard audit --fix`), so it gets the
     // remediator's grants: audit records, the findings topic, the ticket tokens.
@@ -219,8 +221,8 @@ export class PushGuardPipeline extends Construct {
           resources: [auditObjects],
         })
       );
-      secrets.jiraToken?.grantRead(fn(name));
-      secrets.githubToken?.grantRead(fn(name));
+      grantSecretValue(fn(name), secrets.jiraToken);
+      grantSecretValue(fn(name), secrets.githubToken);
       Validations.of(this.functions[name]).acknowledge(
         {
           id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
@@ -233,7 +235,7 @@ export class PushGuardPipeline extends Construct {
         }
       );
     }
-    secrets.slackWebhook?.grantRead(fn('notify'));
+    grantSecretValue(fn('notify'), secrets.slackWebhook);
     acknowledgeFunctionFindings(this.functions, prefix, config.registryBucketName);
     for (const name of ['s3-events', 'remediate'] as const) {
       Validations.of(fn(name)).acknowledge({
