@@ -11,7 +11,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { FUNCTION_TIMEOUT_SECONDS, PushGuardConfig } from '../config.ts';
 import type { PipelineFunction } from '../constructs/pipeline-function.ts';
-import type { StatefulStack } from './stateful-stack.ts';
+import type { StatefulResources } from './stateful-stack.ts';
 
 export type FnName = keyof typeof FUNCTION_TIMEOUT_SECONDS;
 
@@ -106,7 +106,7 @@ export const GRANTS_USED_BY_AWS: readonly { action: string; reason: string }[] =
 
 export function environments(
   config: PushGuardConfig,
-  stateful: StatefulStack,
+  stateful: StatefulResources,
   auditBucket: string
 ) {
   const redis = {
