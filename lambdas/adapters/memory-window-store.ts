@@ -1,7 +1,8 @@
 /**
  * MemoryWindowStore: the same semantics as RedisWindowStore, in process memory, for replay-like
- * uses and unit tests. Each scope is stored as JSON and loaded into a partial engine state per
- * call (so a state that does not survive JSON behaves the same in both stores); a call runs
+ * uses and unit tests. Each scope is stored as the text RedisWindowStore stores
+ * (window-state-codec.ts) and decoded into a partial engine state per call (so a state that does
+ * not survive the codec behaves the same in both stores); a call runs
  * synchronously between loading and committing, which makes it atomic in one process. TTLs,
  * dedupe markers, the deadline index and the outbox follow the caller's `now`, not wall time.
  */
@@ -28,6 +29,7 @@ import {
   scopeValue,
   type WindowEvent,
 } from './window-scopes.ts';
+import { decodeState, encodeState, type ScopeState } from './window-state-codec.ts';
 
 export interface MemoryWindowStoreOptions {
   engine: EngineConfig;
@@ -96,7 +98,7 @@ class MemoryWindowStore implements WindowStore {
     const loaded = this.load(due, now);
     for (const [id, json] of [...loaded]) {
       if (parseScope(id)?.kind !== 'repo' || json === undefined) continue;
-      const related = digestsOfRepo(JSON.parse(json) as RepoState).map(blobScope);
+      const related = digestsOfRepo(decodeState('repo', json) as RepoState).map(blobScope);
       for (const [bid, bjson] of this.load(related, now)) {
         if (!loaded.has(bid)) loaded.set(bid, bjson);
       }
@@ -133,19 +135,19 @@ class MemoryWindowStore implements WindowStore {
     return this.outbox.length;
   }
 
-  /** The live state as JSON-ready data (scopes not yet expired at the latest `now` seen). */
+  /** The live state (scopes not yet expired at the latest `now` seen), as stored text. */
   snapshot(): {
-    scopes: Record<ScopeId, unknown>;
-    deadlines: Record<ScopeId, number>;
+    scopes: Map<ScopeId, string>;
+    deadlines: Map<ScopeId, number>;
     outbox: Finding[];
   } {
-    const scopes: Record<ScopeId, unknown> = {};
+    const scopes = new Map<ScopeId, string>();
     for (const [id, stored] of this.values) {
-      if (stored.expiresAt > this.lastNow) scopes[id] = JSON.parse(stored.json);
+      if (stored.expiresAt > this.lastNow) scopes.set(id, stored.json);
     }
     return {
       scopes,
-      deadlines: Object.fromEntries(this.deadlines),
+      deadlines: new Map(this.deadlines),
       outbox: this.outbox.map((e) => e.finding),
     };
   }
@@ -183,7 +185,7 @@ class MemoryWindowStore implements WindowStore {
         this.deadlines.delete(id);
         continue;
       }
-      const json = JSON.stringify(value);
+      const json = encodeState(parseScope(id)?.kind ?? 'repo', value);
       const changed = json !== before;
       const deadline = deadlines.get(id);
       const ttl = scopeTtlMs(deadline, now, this.engine.windowMs, margin);
@@ -202,9 +204,14 @@ class MemoryWindowStore implements WindowStore {
   }
 }
 
-function parsed(loaded: ReadonlyMap<ScopeId, string | undefined>): Map<ScopeId, unknown> {
+function parsed(
+  loaded: ReadonlyMap<ScopeId, string | undefined>
+): Map<ScopeId, ScopeState | undefined> {
   return new Map(
-    [...loaded].map(([id, json]) => [id, json === undefined ? undefined : JSON.parse(json)])
+    Array.from(loaded, ([id, json]) => {
+      const kind = parseScope(id)?.kind;
+      return [id, json === undefined || !kind ? undefined : decodeState(kind, json)];
+    })
   );
 }
 

@@ -12,6 +12,7 @@ import {
   type RepoState,
 } from '../domain/engine.ts';
 import type { CheckResultEvent, NormalizedEvent } from '../domain/types.ts';
+import type { ScopeState } from './window-state-codec.ts';
 
 /** `repo:<repository>` or `blob:<digest>`: the member name in the deadline index. */
 export type ScopeId = string;
@@ -73,35 +74,38 @@ export function dropDuplicates(
 }
 
 /** The engine state holding exactly the given scopes (absent ones are left out). */
-export function partialState(values: ReadonlyMap<ScopeId, unknown>): EngineState {
-  const state: EngineState = { repos: {}, blobs: {} };
+export function partialState(values: ReadonlyMap<ScopeId, ScopeState | undefined>): EngineState {
+  const state: EngineState = { repos: new Map(), blobs: new Map() };
   for (const [id, value] of values) {
     if (value === undefined) continue;
     const scope = parseScope(id);
-    if (scope?.kind === 'repo') state.repos[scope.name] = value as RepoState;
-    else if (scope?.kind === 'blob') state.blobs[scope.name] = value as BlobFact;
+    if (scope?.kind === 'repo') state.repos.set(scope.name, value as RepoState);
+    else if (scope?.kind === 'blob') state.blobs.set(scope.name, value as BlobFact);
   }
   return state;
 }
 
-export function scopeValue(state: EngineState, id: ScopeId): unknown {
+export function scopeValue(state: EngineState, id: ScopeId): ScopeState | undefined {
   const scope = parseScope(id);
-  if (scope?.kind === 'repo') return state.repos[scope.name];
-  if (scope?.kind === 'blob') return state.blobs[scope.name];
+  if (scope?.kind === 'repo') return state.repos.get(scope.name);
+  if (scope?.kind === 'blob') return state.blobs.get(scope.name);
   return undefined;
 }
 
 /** Every scope present in the state. */
 export function scopesInState(state: EngineState): ScopeId[] {
-  return [...Object.keys(state.repos).map(repoScope), ...Object.keys(state.blobs).map(blobScope)];
+  return [
+    ...Array.from(state.repos.keys(), repoScope),
+    ...Array.from(state.blobs.keys(), blobScope),
+  ];
 }
 
 /** Deadline of each scope present in the state that has one. */
 export function deadlineIndex(state: EngineState, config: EngineConfig): Map<ScopeId, number> {
   const { repositories, digests } = deadlinesOf(state, config);
   const index = new Map<ScopeId, number>();
-  for (const [r, t] of Object.entries(repositories)) index.set(repoScope(r), t);
-  for (const [d, t] of Object.entries(digests)) index.set(blobScope(d), t);
+  for (const [r, t] of repositories) index.set(repoScope(r), t);
+  for (const [d, t] of digests) index.set(blobScope(d), t);
   return index;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Finding builders shared by event handling and window closing.
  */
-import type { EngineConfig } from './engine.ts';
+import type { EngineConfig } from './engine-config.ts';
 import {
   type BlobFact,
   type EngineState,
@@ -15,8 +15,6 @@ import {
 import type { Finding, FindingKind } from './types.ts';
 
 type Out = { findings: Finding[] };
-
-export const DAY = 24 * 60 * 60 * 1_000;
 
 export function trusted(fact: BlobFact | undefined, now: number, cfg: EngineConfig): boolean {
   return (
@@ -58,38 +56,44 @@ export function makeFinding(
   };
 }
 
+/** The tag a repository gave a digest: its current tags first, then the one the fact remembers. */
 export function tagOf(
   repo: RepoState | undefined,
   digest: string,
   fact?: BlobFact,
   repository?: string
 ): string | undefined {
-  if (repo) for (const [tag, d] of Object.entries(repo.tags)) if (d === digest) return tag;
-  return repository ? fact?.tags?.[repository] : undefined;
+  if (repo) for (const [tag, d] of repo.tags) if (d === digest) return tag;
+  return repository ? fact?.tags?.get(repository) : undefined;
+}
+
+/** A digest-scoped finding to report (reportDigest). */
+export interface DigestReport {
+  kind: 'manifest-data-missing' | 'layer-data-missing';
+  repository: string;
+  digest: string;
+  /** When the window that found it opened. */
+  first: number;
+  /** Now (the latest fact's time is used when it is later). */
+  last: number;
+  evidence: readonly Evidence[];
+  /** Storage proved the absence (false: the data's existence is unknown). */
+  verified: boolean;
 }
 
 /** Emits a digest-scoped finding once: the fact remembers what it reported until the data is back. */
-export function reportDigest(
-  state: EngineState,
-  out: Out,
-  kind: 'manifest-data-missing' | 'layer-data-missing',
-  repository: string,
-  digest: string,
-  first: number,
-  last: number,
-  evidence: readonly Evidence[],
-  verified: boolean
-): void {
-  const fact = state.blobs[digest];
+export function reportDigest(state: EngineState, out: Out, report: DigestReport): void {
+  const { kind, repository, digest, first, last, verified } = report;
+  const fact = state.blobs.get(digest);
   const id = findingId(kind, repository, digest);
-  if (fact?.reported[id] !== undefined) return;
+  if (fact?.reported.has(id)) return;
   // Last seen is the latest fact, not the time a window happened to be closed.
   const seen = Math.max(
     first,
     fact && fact.source !== 'none' ? fact.at : Number.isFinite(last) ? last : first
   );
-  if (fact && verified) fact.reported[id] = seen;
-  const lines: Evidence[] = [...evidence];
+  if (fact && verified) fact.reported.set(id, seen);
+  const lines: Evidence[] = [...report.evidence];
   if (verified) {
     lines.push(
       kind === 'manifest-data-missing'
@@ -100,7 +104,7 @@ export function reportDigest(
   out.findings.push(
     makeFinding(kind, repository, {
       digest,
-      tag: tagOf(state.repos[repository], digest, fact, repository),
+      tag: tagOf(state.repos.get(repository), digest, fact, repository),
       first,
       last: seen,
       evidence: lines,
@@ -117,50 +121,50 @@ export function reportMissingData(
   now: number,
   evidence: readonly Evidence[]
 ): void {
-  const fact = state.blobs[digest];
+  const fact = state.blobs.get(digest);
   if (!fact) return;
   const first = fact.pendingRemoval?.at ?? now;
-  for (const repo of fact.manifestOf)
-    reportDigest(state, out, 'manifest-data-missing', repo, digest, first, now, evidence, true);
-  for (const repo of fact.layerOf) {
-    if (!fact.manifestOf.includes(repo))
-      reportDigest(state, out, 'layer-data-missing', repo, digest, first, now, evidence, true);
+  const missing = { digest, first, last: now, evidence, verified: true };
+  for (const repository of fact.manifestOf)
+    reportDigest(state, out, { ...missing, kind: 'manifest-data-missing', repository });
+  for (const repository of fact.layerOf) {
+    if (!fact.manifestOf.includes(repository))
+      reportDigest(state, out, { ...missing, kind: 'layer-data-missing', repository });
   }
-  // Repositories with a pending manifest that references this digest but never linked it as a layer.
-  for (const [name, repo] of Object.entries(state.repos)) {
-    for (const [m, ms] of Object.entries(repo.manifests)) {
-      if (m === digest && !fact.manifestOf.includes(name)) {
-        reportDigest(
-          state,
-          out,
-          'manifest-data-missing',
-          name,
-          digest,
-          ms.at,
-          now,
-          [...ms.evidence, ...evidence],
-          true
-        );
+  reportPendingManifests(state, out, fact, missing);
+  fact.pendingRemoval = undefined;
+}
+
+/** Repositories with a pending manifest that is, or references, the missing digest without linking it. */
+function reportPendingManifests(
+  state: EngineState,
+  out: Out,
+  fact: BlobFact,
+  missing: { digest: string; last: number; evidence: readonly Evidence[] }
+): void {
+  const { digest, last, evidence } = missing;
+  for (const [repository, repo] of state.repos) {
+    for (const [m, ms] of repo.manifests) {
+      const base = { repository, digest, first: ms.at, last, verified: true };
+      if (m === digest && !fact.manifestOf.includes(repository)) {
+        reportDigest(state, out, {
+          ...base,
+          kind: 'manifest-data-missing',
+          evidence: [...ms.evidence, ...evidence],
+        });
       } else if (
         ms.references?.includes(digest) &&
-        !fact.layerOf.includes(name) &&
-        !fact.manifestOf.includes(name)
+        !fact.layerOf.includes(repository) &&
+        !fact.manifestOf.includes(repository)
       ) {
-        reportDigest(
-          state,
-          out,
-          'layer-data-missing',
-          name,
-          digest,
-          ms.at,
-          now,
-          [...evidence, `referenced by manifest ${m}`],
-          true
-        );
+        reportDigest(state, out, {
+          ...base,
+          kind: 'layer-data-missing',
+          evidence: [...evidence, `referenced by manifest ${m}`],
+        });
       }
     }
   }
-  fact.pendingRemoval = undefined;
 }
 
 export function webhookFinding(

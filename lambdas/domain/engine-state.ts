@@ -1,13 +1,15 @@
 /**
- * The correlation engine's state: plain JSON, so a store can keep each scope (one repository, one
- * digest) under its own key and load only the scopes a batch touches.
+ * The correlation engine's state. Everything keyed by a name from outside (repository, digest,
+ * tag, upload id, dedupe key) is a Map: no name ever becomes a property, so `__proto__` or
+ * `constructor` are names like any other. A store keeps each scope (one repository, one digest)
+ * under its own key through a codec (lambdas/adapters/window-state-codec.ts) and loads only the
+ * scopes a batch touches.
  */
-import type { Finding, FindingKind } from './types.ts';
+import type { FindingKind } from './types.ts';
 
 /**
  * One S3 event kept as evidence: `[time, eventName, key, sequencer?]`. Rendered to its text line
- * (`s3 <eventName> <key> seq=<sequencer> at <ISO time>`) only when a finding is made, so the hot
- * path builds no strings and the stored state stays small.
+ * (`s3 <eventName> <key> seq=<sequencer> at <ISO time>`) only when a finding is made.
  */
 export type S3Evidence = [time: number, eventName: string, key: string, sequencer?: string];
 
@@ -48,46 +50,69 @@ export interface WebhookState {
   evidence: Evidence[];
 }
 
+/** A layer link written in the window whose data presence is not yet known. */
+export interface LayerState {
+  at: number;
+  deadline: number;
+  attempts: number;
+  evidence: Evidence[];
+}
+
+/** Activity (upload writes, new layer links) not yet followed by a revision link. */
+export interface ActivityState {
+  first: number;
+  last: number;
+  evidence: Evidence[];
+}
+
 /**
  * Last sequencer applied per ordered object key of a repository, by kind of key and keyed by the
- * names the key is made of (no key string is built to look one up). Maps are created on first use.
+ * names the key is made of (no key string is built to look one up).
  */
-export interface SeqMaps {
-  /** Upload id → its `startedat`. */
-  u?: Record<string, string>;
-  /** Digest → its layer link. */
-  l?: Record<string, string>;
-  /** Digest → its manifest revision link. */
-  r?: Record<string, string>;
-  /** Tag → digest → its tag index link. */
-  i?: Record<string, Record<string, string>>;
-  /** Tag → its tag current link. */
-  c?: Record<string, string>;
+export interface SequencerMaps {
+  /** Upload id → sequencer of its `startedat`. */
+  uploads: Map<string, string>;
+  /** Digest → sequencer of its layer link. */
+  layers: Map<string, string>;
+  /** Digest → sequencer of its manifest revision link. */
+  revisions: Map<string, string>;
+  /** Tag → digest → sequencer of its tag index link. */
+  tagIndex: Map<string, Map<string, string>>;
+  /** Tag → sequencer of its tag current link. */
+  tagCurrent: Map<string, string>;
 }
 
 export interface RepoState {
   /** Drops duplicates and stale reorders of the repository's ordered keys. */
-  seq: SeqMaps;
-  /** Dedupe keys of events that carry no sequencer (webhooks). */
-  seen: Record<string, number>;
-  /**
-   * Upload activity or new layer links not yet followed by a revision link (dropped as soon as a
-   * revision link follows it: nothing reads a committed activity).
-   */
-  activity?: { first: number; last: number; evidence: Evidence[] };
+  sequencers: SequencerMaps;
+  /** Dedupe key → time, of events that carry no sequencer (webhooks). */
+  seen: Map<string, number>;
+  /** Dropped as soon as a revision link follows it: nothing reads a committed activity. */
+  activity?: ActivityState;
   /** Time of the latest revision link write. */
   lastCommit?: number;
-  uploads: Record<string, UploadState>;
-  manifests: Record<string, ManifestState>;
-  webhooks: Record<string, WebhookState>;
-  /** Layer links written in the window whose data presence is not yet known. */
-  layers: Record<string, { at: number; deadline: number; attempts: number; evidence: Evidence[] }>;
-  /** Tag → digest, from tag index links. */
-  tags: Record<string, string>;
-  /** Findings already emitted for this repository (id → time), no digest-scoped ones. */
-  reported: Record<string, number>;
+  /** Upload id → session. */
+  uploads: Map<string, UploadState>;
+  /** Digest → manifest awaiting proof. */
+  manifests: Map<string, ManifestState>;
+  /** Digest → webhook awaiting its revision link. */
+  webhooks: Map<string, WebhookState>;
+  /** Digest → layer link awaiting proof. */
+  layers: Map<string, LayerState>;
+  /** Tag → digest, from tag index links and webhooks. */
+  tags: Map<string, string>;
+  /** Finding id → time: findings already emitted for this repository (no digest-scoped ones). */
+  reported: Map<string, number>;
   /** Time of the latest event for this repository. */
   lastEvent: number;
+}
+
+/** The data was removed while repositories still link it: verify and report. */
+export interface PendingRemoval {
+  at: number;
+  deadline: number;
+  attempts: number;
+  evidence: Evidence[];
 }
 
 export interface BlobFact {
@@ -101,46 +126,48 @@ export interface BlobFact {
   /** Repositories that link this digest as a manifest / as a layer or config. */
   manifestOf: string[];
   layerOf: string[];
-  /** The data was removed while repositories still link it: verify and report. */
-  pendingRemoval?: { at: number; deadline: number; attempts: number; evidence: Evidence[] };
-  /** Findings emitted about this digest (id → time); cleared once the data is back. */
-  reported: Record<string, number>;
-  /** The latest tag each repository gave this digest (tag index links, webhooks). */
-  tags?: Record<string, string>;
+  pendingRemoval?: PendingRemoval;
+  /** Finding id → time: findings emitted about this digest; cleared once the data is back. */
+  reported: Map<string, number>;
+  /** Repository → the latest tag it gave this digest (tag index links, webhooks). */
+  tags?: Map<string, string>;
   /** Last time anything touched this fact. */
   touched: number;
 }
 
 export interface EngineState {
-  repos: Record<string, RepoState>;
-  blobs: Record<string, BlobFact>;
+  /** Repository name → its state. */
+  repos: Map<string, RepoState>;
+  /** Digest → what is known about its data. */
+  blobs: Map<string, BlobFact>;
   /** When blob facts were last swept for retention (event time). */
   sweptAt?: number;
 }
 
-/**
- * An empty map keyed by names (upload ids, digests, tags...): created in dictionary mode, so
- * adding a key is a hash insert, not a new hidden class per distinct key as for `{}`. JSON
- * serialises it as any object.
- */
-export function newMap<T>(): Record<string, T> {
-  return Object.create(null) as Record<string, T>;
+export function createState(): EngineState {
+  return { repos: new Map(), blobs: new Map() };
 }
 
-export function createState(): EngineState {
-  return { repos: newMap(), blobs: newMap() };
+export function newSequencers(): SequencerMaps {
+  return {
+    uploads: new Map(),
+    layers: new Map(),
+    revisions: new Map(),
+    tagIndex: new Map(),
+    tagCurrent: new Map(),
+  };
 }
 
 export function newRepo(now: number): RepoState {
   return {
-    seq: {},
-    seen: newMap(),
-    uploads: newMap(),
-    manifests: newMap(),
-    webhooks: newMap(),
-    layers: newMap(),
-    tags: newMap(),
-    reported: newMap(),
+    sequencers: newSequencers(),
+    seen: new Map(),
+    uploads: new Map(),
+    manifests: new Map(),
+    webhooks: new Map(),
+    layers: new Map(),
+    tags: new Map(),
+    reported: new Map(),
     lastEvent: now,
   };
 }
@@ -152,7 +179,7 @@ export function newFact(now: number): BlobFact {
     source: 'none',
     manifestOf: [],
     layerOf: [],
-    reported: newMap(),
+    reported: new Map(),
     touched: now,
   };
 }
@@ -187,4 +214,29 @@ export function renderEvidence(e: Evidence): string {
   return `s3 ${e[1]} ${e[2]}${seq ? ` seq=${seq}` : ''} at ${iso(e[0])}`;
 }
 
-export type { Finding };
+/** The repository's state, created on first use. */
+export function repoOf(state: EngineState, name: string, now: number): RepoState {
+  let r = state.repos.get(name);
+  if (!r) {
+    r = newRepo(now);
+    state.repos.set(name, r);
+  }
+  return r;
+}
+
+/** The digest's fact, created on first use, and marked touched at `now`. */
+export function factOf(state: EngineState, digest: string, now: number): BlobFact {
+  let f = state.blobs.get(digest);
+  if (!f) {
+    f = newFact(now);
+    state.blobs.set(digest, f);
+  }
+  f.touched = Math.max(f.touched, now);
+  return f;
+}
+
+/** The latest tag a repository gave a digest, kept with the digest's facts (outlives the window). */
+export function rememberTag(fact: BlobFact, repository: string, tag: string): void {
+  fact.tags ??= new Map();
+  fact.tags.set(repository, tag);
+}

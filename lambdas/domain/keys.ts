@@ -304,11 +304,6 @@ export interface ClassifyOptions {
   rootDirectory?: string;
 }
 
-// One-entry memo: a process nearly always classifies with the same configured root.
-let memoRootInput: string | undefined;
-let memoRoot = '';
-let memoPrefix = V2;
-
 function unrelated(key: string, reason: string): StorageKey {
   return { kind: 'unrelated', key, reason };
 }
@@ -328,34 +323,12 @@ function restIs(key: string, at: number, suffix: string): boolean {
   return key.length - at === suffix.length && startsAt(key, at, suffix);
 }
 
-/**
- * Consecutive keys mostly name the same repository, upload and digest (a push writes a dozen
- * keys per blob). The last valid ones are remembered: a key whose part equals one of them gets
- * that very string back (the same text, already known valid: no second validation, no copy, and
- * the engine looks it up as a string it has seen).
- */
-let lastRepository = '';
-let lastUploadId = '';
-let lastSha256Hex = '';
-let lastSha256Digest = '';
-
-/** `key[start, end)` equals `known` (a non-empty remembered part). */
-function sameAs(known: string, key: string, start: number, end: number): boolean {
-  return known.length === end - start && known.length > 0 && key.startsWith(known, start);
-}
-
 /** The digest `<alg>:<key[h, e2)>` of the algorithm `key[a, e1)`, or undefined if invalid. */
 function digestAt(key: string, a: number, e1: number, h: number, e2: number): Digest | undefined {
-  if (e1 - a === 6 && startsAt(key, a, 'sha256') && sameAs(lastSha256Hex, key, h, e2)) {
-    return lastSha256Digest;
-  }
   if (!isAlgorithm(key, a, e1)) return undefined;
   const alg = algorithmAt(key, a, e1);
   if (!isEncoded(alg, key, h, e2)) return undefined;
-  if (alg !== 'sha256') return digestOf(alg, key, h, e2);
-  lastSha256Hex = key.slice(h, e2);
-  lastSha256Digest = `sha256:${lastSha256Hex}`;
-  return lastSha256Digest;
+  return digestOf(alg, key, h, e2);
 }
 
 /** `<alg>/<encoded>` + exactly `suffix` from `at` to the end of `key`: the digest, or undefined. */
@@ -378,14 +351,10 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
   let p: number;
   const configured = opts?.rootDirectory;
   if (configured !== undefined) {
-    if (configured !== memoRootInput) {
-      memoRoot = normalizeRootDirectory(configured);
-      memoPrefix = memoRoot === '' ? V2 : `${memoRoot}/${V2}`;
-      memoRootInput = configured;
-    }
-    if (!key.startsWith(memoPrefix)) return unrelated(key, `outside ${memoPrefix}`);
-    root = memoRoot;
-    p = memoPrefix.length;
+    root = normalizeRootDirectory(configured);
+    const prefix = root === '' ? V2 : `${root}/${V2}`;
+    if (!key.startsWith(prefix)) return unrelated(key, `outside ${prefix}`);
+    p = prefix.length;
   } else {
     const detected = detectRootDirectory(key);
     if (detected === undefined) return unrelated(key, `no ${V2} prefix`);
@@ -424,14 +393,8 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
   const nameStart = p + 13;
   const nameEnd = key.indexOf('/_', nameStart);
   if (nameEnd === -1) return unrelated(key, 'no _uploads/_layers/_manifests component');
-  let repository: string;
-  if (sameAs(lastRepository, key, nameStart, nameEnd)) repository = lastRepository;
-  else if (!isRepositoryRange(key, nameStart, nameEnd)) {
-    return unrelated(key, 'invalid repository name');
-  } else {
-    repository = key.slice(nameStart, nameEnd);
-    lastRepository = repository;
-  }
+  if (!isRepositoryRange(key, nameStart, nameEnd)) return unrelated(key, 'invalid repository name');
+  const repository = key.slice(nameStart, nameEnd);
   const m = nameEnd + 1;
 
   if (startsAt(key, m, '_layers/')) {
@@ -444,13 +407,8 @@ export function classifyKey(key: string, opts?: ClassifyOptions): StorageKey {
     const a = m + 9;
     const e1 = key.indexOf('/', a);
     if (e1 === -1) return unrelated(key, 'invalid upload id');
-    let uploadId: string;
-    if (sameAs(lastUploadId, key, a, e1)) uploadId = lastUploadId;
-    else if (!isUploadIdRange(key, a, e1)) return unrelated(key, 'invalid upload id');
-    else {
-      uploadId = key.slice(a, e1);
-      lastUploadId = uploadId;
-    }
+    if (!isUploadIdRange(key, a, e1)) return unrelated(key, 'invalid upload id');
+    const uploadId = key.slice(a, e1);
     if (restIs(key, e1, '/data')) return { kind: 'upload-data', root, repository, uploadId };
     if (restIs(key, e1, '/startedat')) {
       return { kind: 'upload-startedat', root, repository, uploadId };

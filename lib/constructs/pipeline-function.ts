@@ -244,6 +244,16 @@ export class PipelineFunction extends Construct {
         externalModules: (props.bundleAwsSdk ?? true) ? [] : ['@aws-sdk/*'],
         banner:
           "import { createRequire as __pgCreateRequire } from 'node:module'; const require = __pgCreateRequire(import.meta.url);",
+        // The window store's Lua scripts are read from `lua/` next to the module that loads them
+        // (lambdas/adapters/redis-window-scripts.ts): next to index.mjs once bundled.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `mkdir -p "${outputDir}/lua"`,
+            `cp "${inputDir}"/lambdas/adapters/lua/*.lua "${outputDir}/lua/"`,
+          ],
+        },
       },
     });
     // Active tracing set on the L1 resource: the L2 `tracing` prop would add an inline

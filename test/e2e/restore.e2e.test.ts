@@ -25,13 +25,7 @@ import {
   startStack,
   waitLine,
 } from './harness.ts';
-import {
-  corruptPeerBlob,
-  getBlob,
-  type Peer,
-  pushTo,
-  startPeer,
-} from './restore.helpers.ts';
+import { corruptPeerBlob, getBlob, type Peer, pushTo, startPeer } from './restore.helpers.ts';
 
 const WINDOW_MS = 4_000;
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;

@@ -94,7 +94,16 @@ export function countingRedis(
         };
       }
       if (
-        ['on', 'once', 'off', 'disconnect', 'quit', 'duplicate', 'connect'].includes(String(prop))
+        [
+          'on',
+          'once',
+          'off',
+          'disconnect',
+          'quit',
+          'duplicate',
+          'connect',
+          'defineCommand',
+        ].includes(String(prop))
       ) {
         return fn.bind(target);
       }

@@ -95,7 +95,7 @@ describe('Function: applyEvent/closeDue — incomplete-push window boundary', ()
     const { state } = run(live, [[T0, activity]]);
     closeDue(state, T0 + W + 1_000, live);
     closeDue(state, T0 + 3 * W, live);
-    expect(Object.keys(state.repos)).toEqual([]);
+    expect([...state.repos.keys()]).toEqual([]);
   });
 });
 
@@ -326,7 +326,7 @@ describe('Function: applyEvent — tags outlive the window', () => {
       [T0 + 2, s3('created', tagIndexLinkKey(ROOT, REPO, 'v7', M), T0 + 2)],
     ]);
     closeDue(state, T0 + 2 * W, live);
-    expect(state.repos[REPO]).toBeUndefined();
+    expect(state.repos.get(REPO)).toBeUndefined();
     const later = T0 + 3 * W;
     const removal = applyEvent(state, s3('removed', blobDataKey(ROOT, M), later), later, live);
     const out = applyEvent(

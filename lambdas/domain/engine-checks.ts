@@ -1,0 +1,131 @@
+/**
+ * What the engine learns from the answer to one of its storage checks. `unknown` never counts as
+ * missing: the question is asked again at the deadline.
+ */
+import type { EngineConfig, EngineOutput } from './engine-config.ts';
+import { reportDigest, reportMissingData, trusted, webhookFinding } from './engine-findings.ts';
+import {
+  type BlobFact,
+  type EngineState,
+  type Evidence,
+  factOf,
+  iso,
+  pushEvidence,
+} from './engine-state.ts';
+import { blobDataKey } from './keys.ts';
+import type { Check, CheckResultEvent } from './types.ts';
+
+/** What every step of one check answer is given. */
+interface Answer {
+  state: EngineState;
+  e: CheckResultEvent;
+  line: Evidence;
+  now: number;
+  cfg: EngineConfig;
+  out: EngineOutput;
+}
+
+/** The blob data key of `digest` next to another blob data key (same root). */
+function siblingKey(blobKey: string, digest: string): string {
+  const cut = blobKey.lastIndexOf('docker/registry/v2/');
+  const root = cut > 0 ? blobKey.slice(0, cut - 1) : '';
+  return blobDataKey(root, digest);
+}
+
+/** Storage answered whether the revision link a webhook implies exists. */
+function onLinkAnswer(
+  { state, e, line, now, out }: Answer,
+  c: Extract<Check, { type: 'revision-link' }>
+) {
+  const repo = state.repos.get(c.repository);
+  const hook = repo?.webhooks.get(c.digest);
+  if (!repo || !hook || e.presence === 'unknown') return;
+  hook.linkCheck = e.presence;
+  pushEvidence(hook.evidence, line);
+  if (e.presence === 'missing' && hook.attempts > 0) {
+    out.findings.push(webhookFinding(c.repository, c.digest, hook, now, true));
+    repo.webhooks.delete(c.digest);
+  }
+}
+
+/** A manifest's data is present and was read: check (or ask about) every digest it references. */
+function onManifestRead(
+  { state, e, now, cfg, out }: Answer,
+  c: Extract<Check, { type: 'manifest' }>
+) {
+  const ms = state.repos.get(c.repository)?.manifests.get(c.digest);
+  if (!ms || ms.referencesChecked) return;
+  ms.referencesChecked = true;
+  ms.references = e.references ?? [];
+  for (const ref of ms.references) {
+    const rf = factOf(state, ref, now);
+    if (rf.presence === 'missing' && rf.source === 'check') {
+      reportDigest(state, out, {
+        kind: 'layer-data-missing',
+        repository: c.repository,
+        digest: ref,
+        first: ms.at,
+        last: now,
+        evidence: [
+          ...ms.evidence,
+          `referenced by manifest ${c.digest}`,
+          `${blobDataKey(cfg.rootDirectory, ref)} is missing`,
+        ],
+        verified: true,
+      });
+    } else if (!trusted(rf, now, cfg)) {
+      const key = siblingKey(c.key, ref);
+      out.checks.push({ type: 'blob-data', digest: ref, key, repository: c.repository });
+    }
+  }
+}
+
+/** Data proven missing: every repository linking it, and the layer link that asked. */
+function onMissingData(answer: Answer, c: Check, fact: BlobFact) {
+  const { state, line, now, out } = answer;
+  reportMissingData(state, out, c.digest, now, [line]);
+  const repository = c.repository;
+  if (!repository) return;
+  const layer = state.repos.get(repository)?.layers.get(c.digest);
+  if (layer && !fact.layerOf.includes(repository)) {
+    reportDigest(state, out, {
+      kind: 'layer-data-missing',
+      repository,
+      digest: c.digest,
+      first: layer.at,
+      last: now,
+      evidence: [...layer.evidence, line],
+      verified: true,
+    });
+  }
+}
+
+export function onCheck(
+  state: EngineState,
+  e: CheckResultEvent,
+  now: number,
+  cfg: EngineConfig,
+  out: EngineOutput
+): void {
+  const c = e.check;
+  const line: Evidence = `check ${c.type} ${c.key} → ${e.presence} at ${iso(e.time)}`;
+  const answer: Answer = { state, e, line, now, cfg, out };
+  if (c.type === 'revision-link') {
+    onLinkAnswer(answer, c);
+    return;
+  }
+  if (e.presence === 'unknown') return; // never "missing" on doubt; asked again at the deadline
+  const fact = factOf(state, c.digest, now);
+  if (!(fact.source === 'event' && fact.at > e.time)) {
+    fact.presence = e.presence;
+    fact.at = e.time;
+    fact.source = 'check';
+  }
+  if (c.type === 'manifest' && e.presence === 'present') onManifestRead(answer, c);
+  if (e.presence === 'present') {
+    fact.pendingRemoval = undefined;
+    fact.reported = new Map();
+    return;
+  }
+  onMissingData(answer, c, fact);
+}
