@@ -152,4 +152,6 @@ export interface ReferenceReader {
 export interface RemovalRate {
   /** Counts one removal at `now`; returns the removals counted in the minute up to `now`. */
   record(now: number): Promise<number>;
+  /** The removals counted in the minute up to `now` (nothing counted). */
+  current(now: number): Promise<number>;
 }
