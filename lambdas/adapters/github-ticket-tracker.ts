@@ -1,18 +1,17 @@
 /**
  * TicketTracker on GitHub Issues (REST, API version 2022-11-28). One open issue per
- * (kind, repository, digest), found by its deterministic label:
+ * (kind, repository, digest), found by its deterministic label (the loop shared with Jira in
+ * one-open-ticket.ts):
  * 1. `GET /repos/{owner}/{repo}/issues?state=open&labels=<label>` (pull requests filtered out);
  * 2. found: comment (`POST /repos/{owner}/{repo}/issues/{n}/comments`) or skip;
  * 3. not found: `POST /repos/{owner}/{repo}/issues` with title, body and labels (GitHub creates a
  *    missing label when the token may push to the repository).
- * Calls for the same label run one after another; a create that failed with a 5xx or a timeout is
- * retried only after listing again.
  */
 import { ConfigError } from '../domain/errors.ts';
-import { ticketComment, ticketLabel } from '../domain/messages.ts';
-import type { Finding } from '../domain/types.ts';
+import { ticketComment } from '../domain/messages.ts';
 import type { TicketRef, TicketTracker } from '../ports.ts';
-import { type HttpOptions, KeyedQueue, SaasHttp, SaasRequestError } from './saas-http.ts';
+import { OneOpenTicket, type TicketRequest } from './one-open-ticket.ts';
+import { type HttpOptions, SaasHttp } from './saas-http.ts';
 
 export interface GitHubTicketTrackerOptions {
   /** `https://api.github.com`, or `https://ghe.example.com/api/v3`. @default 'https://api.github.com' */
@@ -41,7 +40,7 @@ export class GitHubTicketTracker implements TicketTracker {
   private readonly base: string;
   private readonly headers: Record<string, string>;
   private readonly http: SaasHttp;
-  private readonly queue = new KeyedQueue();
+  private readonly tickets: OneOpenTicket<GhIssue>;
 
   constructor(private readonly options: GitHubTicketTrackerOptions) {
     const problems: string[] = [];
@@ -67,52 +66,46 @@ export class GitHubTicketTracker implements TicketTracker {
       'Content-Type': 'application/json',
     };
     this.http = new SaasHttp('github', options.http);
+    this.tickets = new OneOpenTicket<GhIssue>(
+      {
+        findOpen: (label) => this.findOpen(label),
+        comment: (issue, finding) => this.comment(issue, ticketComment(finding)),
+        create: (label, request) => this.create(label, request),
+        ref: (issue, created) => ({ id: String(issue.number), url: issue.html_url, created }),
+      },
+      this.http,
+      options.onDuplicate
+    );
   }
 
-  ensureTicket(input: { finding: Finding; title: string; body: string }): Promise<TicketRef> {
-    const label = ticketLabel(input.finding);
-    return this.queue.run(label, () => this.ensure(label, input));
+  ensureTicket(input: TicketRequest): Promise<TicketRef> {
+    return this.tickets.ensure(input);
   }
 
-  private async ensure(
-    label: string,
-    input: { finding: Finding; title: string; body: string }
-  ): Promise<TicketRef> {
-    for (let attempt = 1; ; attempt++) {
-      const open = await this.findOpen(label);
-      if (open) {
-        if ((this.options.onDuplicate ?? 'comment') === 'comment') {
-          await this.http.json({
-            method: 'POST',
-            url: `${this.base}/issues/${open.number}/comments`,
-            headers: this.headers,
-            body: { body: ticketComment(input.finding) },
-            idempotent: false,
-            what: `comment on #${open.number}`,
-          });
-        }
-        return { id: String(open.number), url: open.html_url, created: false };
-      }
-      try {
-        const issue = await this.http.json<GhIssue>({
-          method: 'POST',
-          url: `${this.base}/issues`,
-          headers: this.headers,
-          body: {
-            title: input.title.slice(0, 256),
-            body: input.body.slice(0, 65_000),
-            labels: [label, ...(this.options.extraLabels ?? [])],
-          },
-          idempotent: false,
-          what: 'create issue',
-        });
-        return { id: String(issue.number), url: issue.html_url, created: true };
-      } catch (err) {
-        const retry = err instanceof SaasRequestError && err.retryable;
-        if (!retry || attempt >= this.http.attempts) throw err;
-        await this.http.backoff(attempt);
-      }
-    }
+  private async comment(issue: GhIssue, text: string): Promise<void> {
+    await this.http.json({
+      method: 'POST',
+      url: `${this.base}/issues/${issue.number}/comments`,
+      headers: this.headers,
+      body: { body: text },
+      idempotent: false,
+      what: `comment on #${issue.number}`,
+    });
+  }
+
+  private create(label: string, request: TicketRequest): Promise<GhIssue> {
+    return this.http.json<GhIssue>({
+      method: 'POST',
+      url: `${this.base}/issues`,
+      headers: this.headers,
+      body: {
+        title: request.title.slice(0, 256),
+        body: request.body.slice(0, 65_000),
+        labels: [label, ...(this.options.extraLabels ?? [])],
+      },
+      idempotent: false,
+      what: 'create issue',
+    });
   }
 
   private async findOpen(label: string): Promise<GhIssue | undefined> {

@@ -1,18 +1,17 @@
 /**
- * TicketTracker on Jira Cloud (REST v3). One open issue per (kind, repository, digest):
+ * TicketTracker on Jira Cloud (REST v3). One open issue per (kind, repository, digest), the
+ * loop shared with GitHub in one-open-ticket.ts:
  * 1. find an open issue by its deterministic label: `POST /rest/api/3/search/jql` with
  *    `project = KEY AND labels = "pushguard-…" AND statusCategory != Done`;
  * 2. found: comment on it (`POST /rest/api/3/issue/{key}/comment`, ADF body), or skip;
  * 3. not found: create it (`POST /rest/api/3/issue`, ADF description) and remember its id, which
  *    later searches pass as `reconcileIssues` so Jira's eventually consistent search sees it.
- * Calls for the same label run one after another; a create that failed with a 5xx or a timeout is
- * retried only after searching again.
  */
 import { ConfigError } from '../domain/errors.ts';
-import { markdownToAdf, ticketComment, ticketLabel } from '../domain/messages.ts';
-import type { Finding } from '../domain/types.ts';
+import { markdownToAdf, ticketComment } from '../domain/messages.ts';
 import type { TicketRef, TicketTracker } from '../ports.ts';
-import { type HttpOptions, KeyedQueue, SaasHttp, SaasRequestError } from './saas-http.ts';
+import { OneOpenTicket, type TicketRequest } from './one-open-ticket.ts';
+import { type HttpOptions, SaasHttp } from './saas-http.ts';
 
 export interface JiraTicketTrackerOptions {
   /** `https://your-domain.atlassian.net` */
@@ -29,8 +28,13 @@ export interface JiraTicketTrackerOptions {
   http?: HttpOptions;
 }
 
+interface JiraIssue {
+  id: string;
+  key: string;
+}
+
 interface SearchResponse {
-  issues?: { id: string; key: string }[];
+  issues?: JiraIssue[];
 }
 
 const LABEL = /^[^\s]{1,255}$/;
@@ -40,7 +44,7 @@ export class JiraTicketTracker implements TicketTracker {
   private readonly baseUrl: string;
   private readonly headers: Record<string, string>;
   private readonly http: SaasHttp;
-  private readonly queue = new KeyedQueue();
+  private readonly tickets: OneOpenTicket<JiraIssue>;
   /** label → ids of issues this instance created (reconcileIssues of later searches). */
   private readonly created = new Map<string, number[]>();
 
@@ -71,38 +75,23 @@ export class JiraTicketTracker implements TicketTracker {
       'Content-Type': 'application/json',
     };
     this.http = new SaasHttp('jira', options.http);
+    this.tickets = new OneOpenTicket<JiraIssue>(
+      {
+        findOpen: (label) => this.findOpen(label),
+        comment: (issue, finding) => this.comment(issue.key, ticketComment(finding)),
+        create: (label, request) => this.create(label, request.title, request.body),
+        ref: (issue, created) => ({ id: issue.key, url: this.browseUrl(issue.key), created }),
+      },
+      this.http,
+      options.onDuplicate
+    );
   }
 
-  ensureTicket(input: { finding: Finding; title: string; body: string }): Promise<TicketRef> {
-    const label = ticketLabel(input.finding);
-    return this.queue.run(label, () => this.ensure(label, input));
+  ensureTicket(input: TicketRequest): Promise<TicketRef> {
+    return this.tickets.ensure(input);
   }
 
-  private async ensure(
-    label: string,
-    input: { finding: Finding; title: string; body: string }
-  ): Promise<TicketRef> {
-    for (let attempt = 1; ; attempt++) {
-      const open = await this.findOpen(label);
-      if (open) {
-        if ((this.options.onDuplicate ?? 'comment') === 'comment') {
-          await this.comment(open.key, ticketComment(input.finding));
-        }
-        return { id: open.key, url: this.browseUrl(open.key), created: false };
-      }
-      try {
-        const issue = await this.create(label, input.title, input.body);
-        this.remember(label, Number(issue.id));
-        return { id: issue.key, url: this.browseUrl(issue.key), created: true };
-      } catch (err) {
-        const retry = err instanceof SaasRequestError && err.retryable;
-        if (!retry || attempt >= this.http.attempts) throw err;
-        await this.http.backoff(attempt);
-      }
-    }
-  }
-
-  private async findOpen(label: string): Promise<{ id: string; key: string } | undefined> {
+  private async findOpen(label: string): Promise<JiraIssue | undefined> {
     const jql = `project = ${this.options.projectKey} AND labels = "${label}" AND statusCategory != Done ORDER BY created ASC`;
     const reconcile = this.created.get(label);
     const res = await this.http.json<SearchResponse>({
@@ -121,8 +110,9 @@ export class JiraTicketTracker implements TicketTracker {
     return res.issues?.[0];
   }
 
-  private create(label: string, title: string, body: string) {
-    return this.http.json<{ id: string; key: string }>({
+  /** Remembers the new issue's id: later searches pass it so that they see it. */
+  private async create(label: string, title: string, body: string): Promise<JiraIssue> {
+    const issue = await this.http.json<JiraIssue>({
       method: 'POST',
       url: `${this.baseUrl}/rest/api/3/issue`,
       headers: this.headers,
@@ -138,6 +128,8 @@ export class JiraTicketTracker implements TicketTracker {
       idempotent: false,
       what: 'create issue',
     });
+    this.remember(label, Number(issue.id));
+    return issue;
   }
 
   private async comment(key: string, text: string): Promise<void> {

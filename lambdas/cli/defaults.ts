@@ -15,6 +15,9 @@ export const STATE_DIR = '.pushguard';
 /** Where `audit --fix` and `local` write audit records unless --audit-dir says otherwise. */
 export const DEFAULT_AUDIT_DIR = `${STATE_DIR}/audit`;
 
+/** Where `local` keeps the S3 emulator's buckets unless --data-dir or --ephemeral says otherwise. */
+export const DEFAULT_DATA_DIR = `${STATE_DIR}/s3`;
+
 /**
  * Creates `dir` and, when it lies inside a `.pushguard` folder, a `.gitignore` of `*` there, so
  * the records stay out of the user's repository without touching their own .gitignore.

@@ -21,6 +21,12 @@ export interface ReadyInfo {
   findingsQueueUrl: string;
   topicArn: string;
   auditDir: string;
+  /** Where the emulator keeps the buckets; null when in memory (`--ephemeral`). */
+  dataDir: string | null;
+  /** Current objects found there at start. */
+  objectsFound: number;
+  /** Noncurrent versions and delete markers found there at start. */
+  otherVersionsFound: number;
   /** Set only when PushGuard generated the webhook secret. */
   webhookAuthorization?: string;
   /** The registry config.yml snippet. */
@@ -63,6 +69,13 @@ export function jsonReporter(streams: ReporterStreams): Reporter {
 
 const short = (d: unknown) => (typeof d === 'string' && d.length > 19 ? `${d.slice(0, 19)}…` : d);
 
+/** Where the bucket lives and what was found there (a restart must find what was pushed). */
+export function storageLine(i: Pick<ReadyInfo, 'dataDir' | 'objectsFound' | 'otherVersionsFound'>) {
+  if (i.dataDir === null) return 'in memory (--ephemeral): lost when pushguard local stops';
+  const versions = i.otherVersionsFound > 0 ? ` and ${i.otherVersionsFound} older versions` : '';
+  return `${i.dataDir} (found ${i.objectsFound} objects${versions})`;
+}
+
 export function textReporter(streams: ReporterStreams): Reporter {
   const out = (s: string) => streams.out.write(`${s}\n`);
   return {
@@ -72,6 +85,7 @@ export function textReporter(streams: ReporterStreams): Reporter {
       out(`  Webhook       ${i.webhookUrl}`);
       if (i.webhookAuthorization) out(`  Auth Header   ${i.webhookAuthorization}`);
       out(`  Redis         ${i.redis}  registry DB ${i.registryDb}  state DB ${i.stateDb}`);
+      out(`  S3 data       ${storageLine(i)}`);
       out(`  Audit records ${i.auditDir}`);
       out('');
       out(i.registryConfig);

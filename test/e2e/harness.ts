@@ -4,7 +4,8 @@
  * webhook server) and Debian's `docker-registry` writing to PushGuard's S3 and to the same Redis,
  * plus skopeo with its own HOME. Helpers read Redis key by key and S3 object by object.
  */
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
@@ -248,4 +249,81 @@ export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
   return sorted[Math.max(0, i)]!;
+}
+
+const webhookTemplate = readFileSync(
+  join(
+    import.meta.dirname,
+    '..',
+    'fixtures',
+    'harbor-webhooks',
+    'harbor_webhook_push_artifact_default.json'
+  ),
+  'utf8'
+);
+
+/** POSTs a Harbor PUSH_ARTIFACT webhook (Default format) for `repository`@`digest`:`tag`. */
+export function postPushWebhook(
+  stack: Stack,
+  repository: string,
+  digest: string,
+  tag: string,
+  auth: string | undefined = WEBHOOK_TOKEN
+): Promise<Response> {
+  const body = JSON.parse(webhookTemplate) as {
+    occur_at: number;
+    event_data: {
+      resources: { digest: string; tag: string; resource_url: string }[];
+      repository: { name: string; namespace: string; repo_full_name: string };
+    };
+  };
+  const [namespace, name] = repository.split('/') as [string, string];
+  body.occur_at = Math.floor(Date.now() / 1000);
+  body.event_data.resources = [
+    { digest, tag, resource_url: `harbor.example.com/${repository}:${tag}` },
+  ];
+  body.event_data.repository = {
+    ...body.event_data.repository,
+    name,
+    namespace,
+    repo_full_name: repository,
+  };
+  return fetch(stack.pg.ready.webhookUrl, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: auth } : {}) },
+    body: JSON.stringify(body),
+  });
+}
+
+/**
+ * Waits on an event, not a clock: a webhook for a digest that never reaches storage is reported
+ * (webhook-without-commit) when its window closes, and windows close in time order, so once its
+ * finding line is out every window of an older event has closed and been reported.
+ */
+export async function windowsClosedUpToNow(stack: Stack, markerRepository: string): Promise<void> {
+  const digest = `sha256:${createHash('sha256').update(markerRepository).digest('hex')}`;
+  const res = await postPushWebhook(stack, markerRepository, digest, 'marker');
+  if (res.status >= 300) throw new Error(`marker webhook answered ${res.status}`);
+  await waitLine(stack, 'finding', markerRepository, 'webhook-without-commit', digest);
+}
+
+/**
+ * Removes M's data, waits for PushGuard to clear `blobs::<M>` on the removal (issue 12's
+ * clear-on-removal), then puts that very entry back, as a second registry sharing this Redis DB
+ * would (harbor#14902): the stale key a re-push then meets is one only the revision-link rule finds.
+ */
+export async function removeAndRecache(stack: Stack, m: string): Promise<void> {
+  const dump = await stack.cache.dumpBuffer(`blobs::${m}`);
+  if (!dump) throw new Error(`blobs::${m} is not cached`);
+  const from = stack.pg.received.length;
+  await deleteObject(stack, dataKey(stack, m));
+  await stack.pg.waitFor(
+    (e) =>
+      e.event === 'action' &&
+      findingOf(e).kind === 'blob-data-removed' &&
+      findingOf(e).digest === m,
+    { from, what: `the removal action for ${m}` }
+  );
+  if ((await stack.cache.exists(`blobs::${m}`)) !== 0) throw new Error(`blobs::${m} not cleared`);
+  await stack.cache.restore(`blobs::${m}`, 0, dump);
 }

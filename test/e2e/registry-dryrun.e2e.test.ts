@@ -21,6 +21,7 @@ import {
   type Stack,
   startStack,
   waitLine,
+  windowsClosedUpToNow,
 } from './harness.ts';
 
 const WINDOW_MS = 3_000;
@@ -28,7 +29,6 @@ const WINDOW_MS = 3_000;
 describe('PushGuard e2e: real registry on pushguard local (no rootdirectory, dry-run)', () => {
   let stack: Stack;
   let decoysBefore: (string | null)[];
-  let quietAfter = 0;
 
   beforeAll(async () => {
     stack = await startStack({ rootDirectory: '', windowMs: WINDOW_MS, enforce: false });
@@ -63,7 +63,6 @@ describe('PushGuard e2e: real registry on pushguard local (no rootdirectory, dry
     expect(dataKey(stack, res.digest!)).toMatch(/^docker\/registry\/v2\/blobs\/sha256\//);
     expect(await objectExists(stack, dataKey(stack, res.digest!))).toBe(true);
     expect((await fetchManifest(stack.registry.url, 'library/plain', 'v1')).status).toBe(200);
-    quietAfter = Date.now() + WINDOW_MS + 3_000;
   });
 
   it('a multi-arch index (Docker manifest list, two children) reports nothing', async () => {
@@ -84,7 +83,6 @@ describe('PushGuard e2e: real registry on pushguard local (no rootdirectory, dry
     const got = await fetchManifest(stack.registry.url, 'library/multi', 'v1');
     expect(got.status).toBe(200);
     expect(got.contentType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
-    quietAfter = Date.now() + WINDOW_MS + 3_000;
   });
 
   it('case 5 as users meet it: data deleted under a live manifest, reported, nothing deleted in dry-run, re-push 201 then 404', async () => {
@@ -147,8 +145,7 @@ describe('PushGuard e2e: real registry on pushguard local (no rootdirectory, dry
   }, 60_000);
 
   it('no finding for the healthy pushes once their windows closed; decoys untouched', async () => {
-    const wait = quietAfter - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await windowsClosedUpToNow(stack, 'team-a/marker-dry');
     expect(linesFor(stack, 'finding', 'library/plain')).toEqual([]);
     expect(linesFor(stack, 'finding', 'library/multi')).toEqual([]);
     expect(await dumpKeys(stack.cache, DECOYS.registry)).toEqual(decoysBefore);

@@ -191,18 +191,22 @@ describe('fault proxy', () => {
   it('counts a total cut over every connection since set()', async () => {
     const { up, proxy } = await rig();
     proxy.set({ cut: { direction: 'upstream', afterBytes: 1500, scope: 'total' } });
-    const sizes: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    // 1000 bytes per connection: the first passes whole, the second crosses 1500 and is cut.
+    const echoed = async () => {
       const c = connect(proxy.port);
       c.socket.write(randomBytes(1000));
-      if (i === 1) await c.closed;
-      else {
-        await vi.waitFor(() => expect(c.bytes()).toBe(1000));
-        c.socket.end();
-        await c.closed;
-      }
-      sizes.push(c.bytes());
-    }
+      await vi.waitFor(() => expect(c.bytes()).toBe(1000));
+      c.socket.end();
+      await c.closed;
+      return c.bytes();
+    };
+    const cutOff = async () => {
+      const c = connect(proxy.port);
+      c.socket.write(randomBytes(1000));
+      await c.closed;
+      return c.bytes();
+    };
+    const sizes = [await echoed(), await cutOff(), await echoed()];
     await Promise.all(up.closed);
     expect(up.received).toEqual([1000, 500, 1000]);
     expect(sizes).toEqual([1000, 0, 1000]); // the cut client got an RST, not its echo

@@ -45,7 +45,14 @@ const WARMUP = 'sha256:59fe8815c3e1d65006a6bb92d8fb8c390ddd7c55cfbd4cc214e3e18ce
 const REPO = 'library/stale';
 const BUCKET = 'r8-replay';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits (polling CLIENT LIST) until the server holds no connection named `name`. */
+async function untilServerDropped(name: string): Promise<void> {
+  for (;;) {
+    const list = String(await admin.call('CLIENT', 'LIST'));
+    if (!list.split('\n').some((l) => l.includes(` name=${name} `))) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 let aws: TestAws;
 let proxy: FaultProxy;
@@ -212,8 +219,9 @@ describe('R8 no DEL replay: a compare-and-delete cut on the wire is never run la
       // Act 2: let the client reconnect and talk again.
       proxy.set({});
       await untilReady(client);
+      // A barrier, not a sleep: a command held from before the cut would be resent ahead of this
+      // PING on the same connection, so it has run once PONG is back (the control shows it).
       expect(await client.ping()).toBe('PONG');
-      await sleep(300);
       // Assess 2: nothing held from before the cut ran after the reconnect.
       expect(await dumpKeys(admin, victimKeys)).toEqual(recached);
 
@@ -231,7 +239,10 @@ describe('R8 no DEL replay: a compare-and-delete cut on the wire is never run la
   }
 
   it('control: an ioredis client on its defaults DOES run the cut-off UNLINK after the reconnect', async () => {
-    const naive = new Redis(`redis://${proxy.address}/${registryDb}`, { lazyConnect: true });
+    const naive = new Redis(`redis://${proxy.address}/${registryDb}`, {
+      lazyConnect: true,
+      connectionName: 'r8-naive',
+    });
     naive.on('error', () => undefined);
     clients.push(naive);
     await naive.connect();
@@ -239,12 +250,15 @@ describe('R8 no DEL replay: a compare-and-delete cut on the wire is never run la
     armCut({ direction: 'upstream', afterBytes: 20 });
     const pending = naive.eval("return redis.call('UNLINK', KEYS[1])", 1, key);
     await new Promise((r) => proxy.events.once('cut', r));
-    await sleep(200);
-    // Cut off half-sent: not run yet, and nothing can reconnect.
+    // Cut off half-sent and nothing can reconnect: once the server has dropped the connection,
+    // the half command can never run there.
+    await untilServerDropped('r8-naive');
     expect(await admin.exists(key)).toBe(1);
     proxy.set({});
-    // After the reconnect ioredis resends it, and the key decided stale earlier is deleted now.
-    expect(await pending).toBe(1);
+    // After the reconnect ioredis resends it ahead of the barrier PING: the key decided stale
+    // earlier is deleted now, and the barrier the tests above rely on sees it.
+    expect(await naive.ping()).toBe('PONG');
     expect(await admin.exists(key)).toBe(0);
+    expect(await pending).toBe(1);
   });
 });

@@ -5,16 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lambdas/domain/errors.ts';
 import { parsePushGuardConfig, registryPrefix } from '../../lib/config.ts';
+import { thrown } from '../support/thrown.ts';
 import { appWith, exampleConfig } from './helpers.ts';
 
 function problemsOf(raw: unknown): string[] {
-  try {
-    parsePushGuardConfig(raw);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  throw new Error('expected a ConfigError');
+  const err = thrown(() => parsePushGuardConfig(raw));
+  expect(err).toBeInstanceOf(ConfigError);
+  return [...(err as ConfigError).problems];
 }
 
 describe('parsePushGuardConfig()', () => {

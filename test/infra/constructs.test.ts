@@ -13,6 +13,7 @@ import { QueueWithDlq } from '../../lib/constructs/queue-with-dlq.ts';
 import { S3ToSqs } from '../../lib/constructs/s3-to-sqs.ts';
 import { SqsToLambda } from '../../lib/constructs/sqs-to-lambda.ts';
 import { WebhookIngress } from '../../lib/constructs/webhook-ingress.ts';
+import { thrown } from '../support/thrown.ts';
 
 const stack = () => new Stack(new App(), 'T');
 const fn = (s: Stack, timeout = 60) =>
@@ -24,13 +25,9 @@ const fn = (s: Stack, timeout = 60) =>
   });
 
 function problems(build: () => unknown): readonly string[] {
-  try {
-    build();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidPropsError);
-    return (err as InvalidPropsError).problems;
-  }
-  throw new Error('expected InvalidPropsError');
+  const err = thrown(build);
+  expect(err).toBeInstanceOf(InvalidPropsError);
+  return (err as InvalidPropsError).problems;
 }
 
 describe('QueueWithDlq', () => {

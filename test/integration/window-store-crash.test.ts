@@ -162,8 +162,9 @@ describe('Adapter: RedisWindowStore when Redis dies mid-batch', () => {
     const second = await start();
     const after = values(await dumpDb(await client(second.url)));
     // Either the script never ran, or it ran in full (a lost reply): never a mix.
-    expect([afterBatch1, afterBoth]).toContainEqual(after);
-    if (outcome === 'resolved') expect(after).toEqual(afterBoth);
+    // A resolved apply ran in full; a rejected one may have run or not (a lost reply).
+    const possible = outcome === 'resolved' ? [afterBoth] : [afterBatch1, afterBoth];
+    expect(possible).toContainEqual(after);
   });
 
   it('fails every record that carried events when Redis is down, and still reports the malformed one', async () => {

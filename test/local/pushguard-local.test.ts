@@ -79,6 +79,9 @@ describe('pushguard local --json (child process)', () => {
       redis: redisUrl(),
       registryDb,
       mode: 'dry-run',
+      // The helper starts it with --ephemeral: the ready line says the bucket is in memory.
+      dataDir: null,
+      objectsFound: 0,
     });
     expect(ready.s3Endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.webhookUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);

@@ -43,6 +43,8 @@ export interface LocalOptions {
   enforce?: boolean;
   s3Port?: number;
   webhookPort?: number;
+  /** `--data-dir`; without it the bucket is in memory (`--ephemeral`), one per test process. */
+  dataDir?: string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the ready line (default 60 s). */
@@ -93,6 +95,8 @@ export function argsFor(opts: LocalOptions): string[] {
   if (opts.rootDirectory !== undefined) args.push('--root-directory', opts.rootDirectory);
   if (opts.window) args.push('--window', opts.window);
   if (opts.enforce) args.push('--enforce');
+  if (opts.dataDir) args.push('--data-dir', opts.dataDir);
+  else args.push('--ephemeral');
   args.push(...(opts.extraArgs ?? []));
   return args;
 }

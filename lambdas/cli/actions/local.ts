@@ -54,7 +54,9 @@ export async function runLocal(opts: LocalCliOptions, version: string): Promise<
   const signal = untilSignal();
   // The banner and the ready line print where the records go (ReadyInfo.auditDir).
   const auditDir = ensureIgnored(opts.auditDir);
-  const runtime = await startLocal({ ...toLocalOptions(opts, process.env), auditDir }, reporter, {
+  const dataDir = opts.ephemeral ? undefined : ensureIgnored(opts.dataDir);
+  const local = { ...toLocalOptions(opts, process.env), auditDir, dataDir };
+  const runtime = await startLocal(local, reporter, {
     remediator: createLocalRemediator,
     version,
   });

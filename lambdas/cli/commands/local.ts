@@ -5,7 +5,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration, parseWindow } from '../../domain/duration.ts';
 import type { ConfigError } from '../../domain/errors.ts';
-import { DEFAULT_AUDIT_DIR } from '../defaults.ts';
+import { DEFAULT_AUDIT_DIR, DEFAULT_DATA_DIR } from '../defaults.ts';
 
 function intArg(min: number, max: number) {
   return (value: string): number => {
@@ -42,6 +42,8 @@ export interface LocalCliOptions {
   enforce?: boolean;
   json?: boolean;
   auditDir: string;
+  dataDir: string;
+  ephemeral?: boolean;
   webhookSecret: string[];
   visibilityTimeout: number;
   registryHost: string;
@@ -94,6 +96,12 @@ export function register(program: Command): void {
     .option('--enforce', 'delete stale cache keys (default: dry-run, nothing is deleted)')
     .option('--json', 'JSON lines on stdout: ready, then one per finding and per action')
     .option('--audit-dir <dir>', 'where audit records are written', DEFAULT_AUDIT_DIR)
+    .option('--data-dir <dir>', 'where the S3 emulator keeps the bucket', DEFAULT_DATA_DIR)
+    .addOption(
+      new Option('--ephemeral', 'keep the bucket in memory only (lost when this stops)').conflicts(
+        'dataDir'
+      )
+    )
     .option(
       '--webhook-secret <value>',
       'accepted Authorization header (repeatable; default PUSHGUARD_WEBHOOK_SECRETS, comma-separated, else generated)',

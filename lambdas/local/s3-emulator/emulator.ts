@@ -5,13 +5,17 @@
  * (GetObject, HeadObject, PutObject, CreateMultipartUpload, Abort, DeleteObjects, SQS, SNS) is fauxqs.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { bucketVersioning } from './bucket-versioning.ts';
 import { completeMultipartUpload } from './complete-multipart-upload.ts';
 import { copyObject } from './copy-object.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { deleteObject } from './delete-object.ts';
+import { DiskPersistence } from './disk-persistence.ts';
 import type { EmulatorStore, ObjectChange } from './emulator-store.ts';
-import { emulatorStoreClass } from './emulator-store.ts';
+import { EmulatorS3Store } from './emulator-store.ts';
 import {
   buildApp,
   type FauxqsApp,
@@ -26,7 +30,8 @@ import { listObjectVersions } from './list-object-versions.ts';
 import { listParts } from './list-parts.ts';
 import { objectVersion } from './object-version.ts';
 import { putObject } from './put-object.ts';
-import { type S3Addition, S3ApiError, type S3Call, type S3Context } from './s3-call.ts';
+import type { S3Addition, S3Call, S3Context } from './s3-call.ts';
+import { S3ApiError } from './s3-errors.ts';
 import {
   createS3EventNotifier,
   createSequencer,
@@ -59,6 +64,18 @@ export interface S3EmulatorOptions {
   buckets?: string[];
   /** Replace the set of additions (tests use this to show a gap). */
   additions?: readonly S3Addition[];
+  /** Keep the buckets in this directory (disk-persistence.ts); in memory when absent. */
+  dataDir?: string;
+}
+
+/** Where the buckets live, and what was found there at start. */
+export interface EmulatorStorage {
+  /** Absolute path, or undefined when in memory. */
+  dataDir: string | undefined;
+  /** Current objects found at start, over all buckets. */
+  objects: number;
+  /** Noncurrent versions and delete markers found at start. */
+  otherVersions: number;
 }
 
 export interface S3Emulator {
@@ -69,6 +86,7 @@ export interface S3Emulator {
   sqsStore: FauxSqsStore;
   internals: FauxqsInternals;
   app: FauxqsApp;
+  storage: EmulatorStorage;
   /** Sends S3 event notifications for `bucket` to the emulator's SQS queue `queueArn`. */
   notify(bucket: string, queueArn: string, config?: Partial<NotificationConfig>): void;
   close(): Promise<void>;
@@ -101,10 +119,31 @@ function sendError(reply: FastifyReply, err: unknown, requestId: string): void {
   }
 }
 
+/** Locks the directory, loads its buckets into the store and writes every later change through. */
+function openDataDir(dir: string, store: FauxS3Store & EmulatorStore) {
+  const dataDir = resolve(dir);
+  mkdirSync(dataDir, { recursive: true });
+  const release = lockDataDir(dataDir);
+  try {
+    const persistence = new DiskPersistence(dataDir);
+    const storage: EmulatorStorage = { dataDir, objects: 0, otherVersions: 0 };
+    for (const [bucket, saved] of persistence.load()) {
+      store.load(bucket, saved);
+      const current = store.buckets.get(bucket)?.size ?? 0;
+      storage.objects += current;
+      storage.otherVersions += saved.versions.length - current;
+    }
+    store.versions.observer = persistence;
+    return { storage, release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
 export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emulator> {
   const internals = await fauxqsInternals();
-  const Store = emulatorStoreClass(internals.S3Store);
-  const store = new Store();
+  const store = new EmulatorS3Store();
   const sqsStore = new internals.SqsStore();
   const snsStore = new internals.SnsStore();
   const region = options.region ?? 'us-east-1';
@@ -140,6 +179,7 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
   store.onChange = (change) => {
     for (const listener of listeners) listener(change);
   };
+  const persisted = options.dataDir ? openDataDir(options.dataDir, store) : undefined;
   for (const bucket of options.buckets ?? []) store.createBucket(bucket);
 
   await app.listen({ host: '127.0.0.1', port: options.port });
@@ -154,6 +194,7 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
     sqsStore,
     internals,
     app,
+    storage: persisted?.storage ?? { dataDir: undefined, objects: 0, otherVersions: 0 },
     notify(bucket, queueArn, config) {
       const notifier = createS3EventNotifier(
         { region, configurationId: 'pushguard-local', ...config },
@@ -166,6 +207,7 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
     },
     close: async () => {
       await app.close();
+      persisted?.release();
     },
   };
 }

@@ -33,6 +33,14 @@ export interface VersionListOptions {
   maxKeys?: number;
 }
 
+/** Told of every change before it is applied (disk-persistence.ts); a throw cancels it. */
+export interface VersionObserver {
+  bucketCreated(bucket: string): void;
+  statusSet(bucket: string, status: VersioningStatus): void;
+  versionAdded(bucket: string, version: ObjectVersion): void;
+  versionRemoved(bucket: string, key: string, versionId: string): void;
+}
+
 function newVersionId(): string {
   return randomBytes(24).toString('base64url');
 }
@@ -40,12 +48,19 @@ function newVersionId(): string {
 export class VersionIndex {
   private readonly statuses = new Map<string, VersioningStatus>();
   private readonly keys = new Map<string, Map<string, ObjectVersion[]>>();
+  observer: VersionObserver | undefined;
+
+  /** Sets a status read back from disk (unobserved). */
+  loadStatus(bucket: string, status: VersioningStatus): void {
+    this.statuses.set(bucket, status);
+  }
 
   status(bucket: string): VersioningStatus | undefined {
     return this.statuses.get(bucket);
   }
 
   setStatus(bucket: string, status: VersioningStatus): void {
+    this.observer?.statusSet(bucket, status);
     this.statuses.set(bucket, status);
   }
 
@@ -69,11 +84,12 @@ export class VersionIndex {
   add(bucket: string, key: string, object: StoredObject | undefined, at: Date): ObjectVersion {
     const versionId = this.status(bucket) === 'Enabled' ? newVersionId() : NULL_VERSION;
     const version: ObjectVersion = { key, versionId, lastModified: at, object };
+    this.observer?.versionAdded(bucket, version);
     this.restore(bucket, version);
     return version;
   }
 
-  /** Puts back a version as the key's latest (also how persisted versions are loaded). */
+  /** Puts back a version as the key's latest, unobserved (how persisted versions are loaded). */
   restore(bucket: string, version: ObjectVersion): void {
     let byKey = this.keys.get(bucket);
     if (!byKey) {
@@ -91,6 +107,7 @@ export class VersionIndex {
     const list = byKey?.get(key);
     const at = list?.findIndex((v) => v.versionId === versionId) ?? -1;
     if (!byKey || !list || at < 0) return undefined;
+    this.observer?.versionRemoved(bucket, key, versionId);
     const [removed] = list.splice(at, 1);
     if (list.length === 0) byKey.delete(key);
     return removed;

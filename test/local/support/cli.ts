@@ -22,8 +22,11 @@ export interface LocalProcess {
   terminate(): Promise<number | null>;
 }
 
+/** Without `--data-dir` in `args`, the bucket is in memory (`--ephemeral`), not in the repo. */
 export function startLocalCli(args: string[], env: NodeJS.ProcessEnv = {}): LocalProcess {
-  const child = spawn(process.execPath, [join(root, 'bin', 'pushguard.mjs'), 'local', ...args], {
+  const storage = args.includes('--data-dir') ? [] : ['--ephemeral'];
+  const cli = [join(root, 'bin', 'pushguard.mjs'), 'local', ...storage, ...args];
+  const child = spawn(process.execPath, cli, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

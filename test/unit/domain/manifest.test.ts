@@ -8,6 +8,7 @@ import {
   MEDIA_TYPES,
   parseManifest,
 } from '../../../lambdas/domain/manifest.ts';
+import { thrown } from '../../support/thrown.ts';
 
 const fixture = readFileSync(
   new URL('../../fixtures/manifests/docker-schema2.manifest', import.meta.url)
@@ -15,14 +16,10 @@ const fixture = readFileSync(
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 
 function parseError(input: Uint8Array | string): ManifestParseError {
-  try {
-    parseManifest(input);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ManifestParseError);
-    expect(err).toBeInstanceOf(PushGuardError);
-    return err as ManifestParseError;
-  }
-  throw new Error('expected a ManifestParseError');
+  const err = thrown(() => parseManifest(input));
+  expect(err).toBeInstanceOf(ManifestParseError);
+  expect(err).toBeInstanceOf(PushGuardError);
+  return err as ManifestParseError;
 }
 
 describe('Function: parseManifest()', () => {

@@ -96,13 +96,11 @@ describe('Function: markdownToAdf()', () => {
     expect(types).toContain('codeBlock');
     const code = doc.content.find((n) => n.type === 'codeBlock');
     expect(code?.content).toEqual([{ type: 'text', text: 'docker push a/b:c' }]);
-    const walk = (nodes: typeof doc.content): void => {
-      for (const n of nodes) {
-        if (n.type === 'text') expect(n.text?.length).toBeGreaterThan(0);
-        if (n.content) walk(n.content);
-      }
-    };
-    walk(doc.content);
+    const texts = (nodes: typeof doc.content): (typeof doc.content)[number][] =>
+      nodes.flatMap((n) => [...(n.type === 'text' ? [n] : []), ...texts(n.content ?? [])]);
+    const all = texts(doc.content);
+    expect(all.length).toBeGreaterThan(0);
+    expect(all.filter((n) => !n.text)).toEqual([]);
   });
 
   it('marks inline code and strong text', () => {
