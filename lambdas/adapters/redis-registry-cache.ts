@@ -258,17 +258,19 @@ export class RedisRegistryCache implements RegistryCache {
   async *scanBlobDescriptors(count = this.scanCount): AsyncIterable<Digest[]> {
     let cursor = '0';
     do {
-      const [next, keys] = await this.client.scan(
-        cursor,
-        'MATCH',
-        'blobs::sha256:*',
-        'COUNT',
-        count
-      );
-      cursor = next;
-      const digests = keys.map((k) => k.slice('blobs::'.length)).filter(isSha256Digest);
-      if (digests.length > 0) yield digests;
+      const page = await this.scanBlobDescriptorPage(cursor, count);
+      cursor = page.cursor;
+      if (page.digests.length > 0) yield page.digests;
     } while (cursor !== '0');
+  }
+
+  async scanBlobDescriptorPage(
+    cursor: string,
+    count = this.scanCount
+  ): Promise<{ cursor: string; digests: Digest[] }> {
+    const [next, keys] = await this.client.scan(cursor, 'MATCH', 'blobs::sha256:*', 'COUNT', count);
+    const digests = keys.map((k) => k.slice('blobs::'.length)).filter(isSha256Digest);
+    return { cursor: next, digests };
   }
 
   async *scanRepositoryBlobSets(
