@@ -14,6 +14,7 @@ import {
   type PushGuardProps,
   parsePushGuardConfig,
 } from '../../lib/index.ts';
+import { thrown } from '../support/thrown.ts';
 import { cdkJson, exampleConfig, resources, synth } from './helpers.ts';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -37,13 +38,9 @@ function typeCounts(...templates: Template[]): Map<string, number> {
 }
 
 function configErrorOf(build: () => unknown): ConfigError {
-  try {
-    build();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
+  const err = thrown(build);
+  expect(err).toBeInstanceOf(ConfigError);
+  return err as ConfigError;
 }
 
 describe('PushGuard construct in a user stack', () => {
