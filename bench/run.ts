@@ -15,7 +15,16 @@ type Bench = { run(ctx: BenchContext): Promise<Figure[]> };
 // Benchmarks run on Node 20 like the CLI; the SDK's Node 22 notice is noise in their output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const SUITES = ['domain', 'state', 'audit', 'faults', 'latency', 'registry-latency', 'cli'];
+const SUITES = [
+  'domain',
+  'state',
+  'audit',
+  'faults',
+  'latency',
+  'registry-latency',
+  'cli',
+  'restore',
+];
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);

@@ -157,6 +157,8 @@ export interface ReferenceReader {
 export interface RemovalRate {
   /** Counts one removal at `now`; returns the removals counted in the minute up to `now`. */
   record(now: number): Promise<number>;
+  /** The removals counted in the minute up to `now` (nothing counted). */
+  current(now: number): Promise<number>;
 }
 
 /** Where the scheduled sweep stopped (a SCAN cursor of the registry DB), kept across runs. */

@@ -19,7 +19,7 @@ import { composeRemediate } from './compose/remediator.ts';
 const FindingShape = z.looseObject({
   id: z.string().min(1),
   kind: z.string().min(1),
-  repository: z.string().min(1),
+  repository: z.string(),
   evidence: z.array(z.string()),
   verified: z.boolean(),
 });
