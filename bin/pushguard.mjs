@@ -2,6 +2,8 @@
 // Launcher of the built CLI (dist/cli/, `npm run build`; the published package ships it built).
 // The CLI supports Node 20 (package.json engines); the SDK's Node 22 notice is noise on its stderr.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Stack traces name the TypeScript sources (dist/ ships its source maps; no measurable start-up cost).
+process.setSourceMapsEnabled(true);
 
 let cli;
 try {
