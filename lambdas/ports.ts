@@ -3,8 +3,11 @@
  * lambdas/adapters/. Sized to what is actually called; nothing here imports an SDK.
  */
 import type { EngineOutput } from './domain/engine.ts';
+import type { Notification, TicketRef } from './domain/notification.ts';
 import type { CacheKeyRef, KeySnapshot, RemediationRecord } from './domain/remediation.ts';
 import type { CheckResultEvent, Digest, Finding, NormalizedEvent } from './domain/types.ts';
+
+export type { Notification, TicketRef };
 
 /** `unknown` covers timeouts, throttling, 5xx and network errors: it is never `missing`. */
 export type Presence = 'present' | 'missing' | 'unknown';
@@ -66,26 +69,9 @@ export interface AuditLog {
   read(id: string): Promise<RemediationRecord>;
 }
 
-export interface TicketRef {
-  id: string;
-  url: string;
-  /** false when an open ticket for the same (repository, digest, kind) already existed. */
-  created: boolean;
-}
-
 /** Jira Cloud or GitHub Issues: one open ticket per (repository, digest, kind). */
 export interface TicketTracker {
   ensureTicket(input: { finding: Finding; title: string; body: string }): Promise<TicketRef>;
-}
-
-export interface Notification {
-  finding: Finding;
-  /** What was done, or would be in dry-run. */
-  outcome: string;
-  mode: 'dry-run' | 'enforce';
-  repushCommand?: string;
-  severity: 'info' | 'warning' | 'critical';
-  ticket?: TicketRef;
 }
 
 /** SNS topic or Slack; a failed notification never blocks or undoes a remediation. */
