@@ -34,15 +34,35 @@ export interface UploadActivity {
   recentUploads(repository: string, sinceMs: number): Promise<number | 'unknown'>;
 }
 
-/** Correlation state kept atomically in Redis (or memory); runs the pure engine inside. */
+/** An event the correlation engine takes: normalised from a message, or a storage answer. */
+export type WindowEvent = NormalizedEvent | CheckResultEvent;
+
+/** What a window store's apply returns: the engine's output, and the redeliveries it dropped. */
+export interface ApplyOutput extends EngineOutput {
+  /** Events dropped as redeliveries (already applied, or twice in the batch). */
+  duplicates: number;
+}
+
+/** A batch handed to a window store part by part (RedisWindowStore reads each part at once). */
+export interface StagedWindowBatch {
+  add(events: readonly WindowEvent[]): void;
+  /** What `store.apply(every part's events, now)` gives. */
+  apply(now: number): Promise<ApplyOutput>;
+}
+
+/**
+ * Correlation state kept atomically in Redis (or memory); runs the pure engine inside. Findings
+ * wait in an outbox, written with the state that reported them, until published.
+ */
 export interface WindowStore {
   /** Applies events (deduplicated on their dedupeKey) and returns findings and checks. */
-  apply(
-    events: ReadonlyArray<NormalizedEvent | CheckResultEvent>,
-    now: number
-  ): Promise<EngineOutput>;
+  apply(events: readonly WindowEvent[], now: number): Promise<ApplyOutput>;
+  /** The same batch handed over part by part (ingest normalises a large batch in parts). */
+  stage(now: number): StagedWindowBatch;
   /** Closes every window whose deadline is at or before `now`. */
   closeDue(now: number): Promise<EngineOutput>;
+  /** Publishes the outbox page by page; an entry leaves it only once `publish` resolved. */
+  drainOutbox(publish: (findings: Finding[]) => Promise<void>): Promise<Finding[]>;
 }
 
 /** The registry's Redis blob-descriptor cache (registry DB) or Harbor's cache layer. */
