@@ -79,6 +79,11 @@ export interface RegistryCache {
   restore(snapshots: readonly KeySnapshot[]): Promise<void>;
   /** SCAN (never KEYS) over `blobs::*` in pages; memory does not grow with the key count. */
   scanBlobDescriptors(count?: number): AsyncIterable<Digest[]>;
+  /** One SCAN step of `blobs::*` from `cursor` ('0' starts; a returned '0' means done). */
+  scanBlobDescriptorPage?(
+    cursor: string,
+    count?: number
+  ): Promise<{ cursor: string; digests: Digest[] }>;
   /** SCAN over `repository::<repo>::blobs` sets, SSCAN of their members, page by page. */
   scanRepositoryBlobSets(count?: number): AsyncIterable<{ repository: string; digests: Digest[] }>;
 }
@@ -158,4 +163,14 @@ export interface ReferenceReader {
 export interface RemovalRate {
   /** Counts one removal at `now`; returns the removals counted in the minute up to `now`. */
   record(now: number): Promise<number>;
+  /** The removals counted in the minute up to `now` (nothing counted). */
+  current(now: number): Promise<number>;
+}
+
+/** Where the scheduled sweep stopped (a SCAN cursor of the registry DB), kept across runs. */
+export interface SweepProgress {
+  /** The cursor to resume from; undefined when no sweep is under way. */
+  load(): Promise<string | undefined>;
+  /** Saves the cursor ('0' when a whole pass is done: the next run starts over). */
+  save(cursor: string): Promise<void>;
 }

@@ -1,14 +1,12 @@
 /**
  * Builds PushGuard's two stacks into an App and registers the cdk-nag packs. Shared by bin/app.ts
- * (`cdk synth` / `cdk deploy`) and the infra tests.
+ * (`cdk synth` / `cdk deploy`) and the infra tests. A consumer of the construct library like any
+ * other: it uses only what lib/index.ts (`pushguard/cdk`) exports.
  */
 import { type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { ConfigError } from '../lambdas/domain/errors.ts';
-import { parsePushGuardConfig } from './config.ts';
+import { ConfigError, PipelineStack, parsePushGuardConfig, StatefulStack } from './index.ts';
 import { PushGuardChecks } from './nag/pushguard-checks.ts';
-import { PipelineStack } from './stacks/pipeline-stack.ts';
-import { StatefulStack } from './stacks/stateful-stack.ts';
 
 export interface BuildOptions {
   /** Stack name prefix. @default 'PushGuard' */

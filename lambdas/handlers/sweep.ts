@@ -6,8 +6,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { AuditSummary } from '../app/audit.ts';
-import { runSweep, type SweepDeps } from '../app/sweep.ts';
+import { runSweep, type SweepDeps, type SweepSummary } from '../app/sweep.ts';
 import { count, logger, MetricName, metrics } from '../observability.ts';
 import { lazyHandler } from './compose/lazy-handler.ts';
 import { composeSweep } from './compose/sweep.ts';
@@ -16,11 +15,12 @@ import { composeSweep } from './compose/sweep.ts';
 export class SweepFixError extends Error {}
 
 export const makeHandler = (deps: SweepDeps) =>
-  middy<unknown, Omit<AuditSummary, 'unknownSamples'>>()
+  middy<unknown, Omit<SweepSummary, 'unknownSamples'>>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
-    .handler(async () => {
+    .handler(async (_event, context) => {
       const summary = await runSweep(deps, {
+        remainingMs: () => context.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY,
         onStale: (entry) => logger.warn('stale cache entry', { ...entry }),
       });
       count(MetricName.Findings, summary.stale);

@@ -11,6 +11,7 @@
  * port) and HTTPS (AWS APIs through NAT or VPC endpoints, Slack, Jira, GitHub).
  */
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -20,6 +21,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { assertValidProps } from './props.ts';
+
+/**
+ * The window store's Lua scripts. Found from this module (lib/constructs/, or dist/cdk/ in the
+ * package: the same depth), not from the bundling input dir: in a CDK app that installs PushGuard
+ * that is the app's own project root.
+ */
+const LUA_DIR = fileURLToPath(new URL('../../lambdas/adapters/lua/', import.meta.url));
 
 export interface FunctionNetworkProps {
   /** Existing VPC id. */
@@ -249,9 +257,9 @@ export class PipelineFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) => [
+          afterBundling: (_inputDir: string, outputDir: string) => [
             `mkdir -p "${outputDir}/lua"`,
-            `cp "${inputDir}"/lambdas/adapters/lua/*.lua "${outputDir}/lua/"`,
+            `cp "${LUA_DIR}"*.lua "${outputDir}/lua/"`,
           ],
         },
       },

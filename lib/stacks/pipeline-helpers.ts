@@ -6,10 +6,12 @@ import { readFileSync } from 'node:fs';
 import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sm from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { FUNCTION_TIMEOUT_SECONDS, PushGuardConfig } from '../config.ts';
 import type { PipelineFunction } from '../constructs/pipeline-function.ts';
-import type { StatefulStack } from './stateful-stack.ts';
+import type { StatefulResources } from './stateful-stack.ts';
 
 export type FnName = keyof typeof FUNCTION_TIMEOUT_SECONDS;
 
@@ -56,9 +58,55 @@ export const version = (
   }
 ).version;
 
+/**
+ * GetSecretValue on one secret: what the code calls (grantRead would add DescribeSecret, which
+ * no code path uses; the artifact suite lists grants no call used).
+ */
+export function grantSecretValue(fn: lambda.IFunction, secret: sm.ISecret | undefined): void {
+  if (!secret) return;
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [secret.secretArn],
+    })
+  );
+}
+
+/** SendMessage (and SendMessageBatch, same action) on one queue; no GetQueueUrl/Attributes. */
+export function grantSend(fn: lambda.IFunction, queue: sqs.IQueue): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] })
+  );
+}
+
+/**
+ * Grants the function's code never calls, because AWS uses them with the function's role on its
+ * behalf; the artifact suite (test/artifact) accepts exactly these as unused.
+ */
+export const GRANTS_USED_BY_AWS: readonly { action: string; reason: string }[] = [
+  ...['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage'].map((action) => ({
+    action,
+    reason: 'The SQS event source mapping polls and deletes with the function role.',
+  })),
+  ...['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'].map((action) => ({
+    action,
+    reason: 'Event source mapping and on-failure destination resolve the queue with the role.',
+  })),
+  {
+    action: 'sqs:SendMessage',
+    reason:
+      'Lambda sends failed asynchronous invocations to the dead-letter queue / on-failure ' +
+      'destination with the function role (only on the InvocationFailures queue).',
+  },
+  ...['kms:Decrypt', 'kms:GenerateDataKey*'].map((action) => ({
+    action,
+    reason: 'SNS encrypts what the function publishes with the topic key, as the publisher.',
+  })),
+];
+
 export function environments(
   config: PushGuardConfig,
-  stateful: StatefulStack,
+  stateful: StatefulResources,
   auditBucket: string
 ) {
   const redis = {

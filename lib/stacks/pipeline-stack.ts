@@ -3,7 +3,6 @@
  * sources, the webhook API, the window-check rule, the sweep schedule, the Slack subscription),
  * least-privilege grants, alarms and the dashboard.
  */
-
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -13,7 +12,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import type { RedisRole } from '../../lambdas/redis-acl.ts';
 import { FUNCTION_TIMEOUT_SECONDS, type PushGuardConfig, registryPrefix } from '../config.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
@@ -27,16 +26,18 @@ import {
   environments,
   type FnName,
   grantRegistryRead,
+  grantSecretValue,
+  grantSend,
   logicalId,
   nagText,
   pascal,
 } from './pipeline-helpers.ts';
-import { auditBucketName, type StatefulStack } from './stateful-stack.ts';
+import { auditBucketName, type StatefulResources } from './stateful-stack.ts';
 
-export interface PipelineStackProps extends StackProps {
+export interface PushGuardPipelineProps {
   readonly config: PushGuardConfig;
   /** Queues, topics and the audit bucket. */
-  readonly stateful: StatefulStack;
+  readonly stateful: StatefulResources;
   /**
    * The stateful stack's `namePrefix`.
    * @default 'pushguard'
@@ -48,6 +49,8 @@ export interface PipelineStackProps extends StackProps {
    */
   readonly handlersDir?: string;
 }
+
+export interface PipelineStackProps extends StackProps, PushGuardPipelineProps {}
 
 const DESCRIPTIONS: Record<FnName, string> = {
   webhook: 'Harbor webhook ingress: authenticate, dedupe, enqueue',
@@ -75,13 +78,15 @@ const REDIS_ROLE_OF: Record<FnName, RedisRole | undefined> = {
   notify: undefined,
 };
 
-export class PipelineStack extends Stack {
+/** The stateless half as a construct, for any stack (PipelineStack, or PushGuard in a user's). */
+export class PushGuardPipeline extends Construct {
   public readonly functions: Record<FnName, PipelineFunction>;
   public readonly ingress: WebhookIngress;
   public readonly monitoring: Monitoring;
 
-  constructor(scope: Construct, id: string, props: PipelineStackProps) {
-    super(scope, id, props);
+  constructor(scope: Construct, id: string, props: PushGuardPipelineProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
     const { config, stateful } = props;
     const dir =
       props.handlersDir ?? fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
@@ -115,8 +120,8 @@ export class PipelineStack extends Stack {
         reason: 'This queue IS a dead-letter queue (rule, schedule and async invocation failures).',
       });
     }
-    const auditBucket = auditBucketName(this, props.namePrefix);
-    const auditObjects = this.formatArn({
+    const auditBucket = auditBucketName(stack, props.namePrefix);
+    const auditObjects = stack.formatArn({
       service: 's3',
       region: '',
       account: '',
@@ -192,7 +197,7 @@ export class PipelineStack extends Stack {
     });
     const schedulerRole = new iam.Role(this, 'SweepSchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     });
     new scheduler.Schedule(this, 'Sweep', {
@@ -219,12 +224,12 @@ export class PipelineStack extends Stack {
       grantRegistryRead(fn(name), config.registryBucketName, prefix);
     }
     for (const name of ['webhook', 's3-events', 'window-check', 'remediate', 'sweep'] as const) {
-      secrets.redisAuth?.grantRead(fn(name));
+      grantSecretValue(fn(name), secrets.redisAuth);
     }
-    for (const s of secrets.webhook) s.grantRead(fn('webhook'));
-    stateful.events.queue.grantSendMessages(fn('webhook'));
+    for (const s of secrets.webhook) grantSecretValue(fn('webhook'), s);
+    grantSend(fn('webhook'), stateful.events.queue);
     for (const name of ['s3-events', 'window-check'] as const) {
-      stateful.findings.queue.grantSendMessages(fn(name));
+      grantSend(fn(name), stateful.findings.queue);
     }
     // The sweep remediates what it finds itself (as `pushguard audit --fix`), so it gets the
     // remediator's grants: audit records, the findings topic, the ticket tokens.
@@ -236,21 +241,21 @@ export class PipelineStack extends Stack {
           resources: [auditObjects],
         })
       );
-      secrets.jiraToken?.grantRead(fn(name));
-      secrets.githubToken?.grantRead(fn(name));
+      grantSecretValue(fn(name), secrets.jiraToken);
+      grantSecretValue(fn(name), secrets.githubToken);
       Validations.of(this.functions[name]).acknowledge(
         {
           id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
           reason: 'Publishing to the KMS-encrypted findings topic; scoped to that one key.',
         },
         {
-          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${nagText(this, auditBucket)}/*]`,
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${nagText(stack, auditBucket)}/*]`,
           reason:
             'PutObject only (no read, no delete) of new audit records; Object Lock keeps them.',
         }
       );
     }
-    secrets.slackWebhook?.grantRead(fn('notify'));
+    grantSecretValue(fn('notify'), secrets.slackWebhook);
     acknowledgeFunctionFindings(this.functions, prefix, config.registryBucketName);
     for (const name of ['s3-events', 'remediate'] as const) {
       Validations.of(fn(name)).acknowledge({
@@ -278,5 +283,21 @@ export class PipelineStack extends Stack {
       description: "Harbor webhook policy 'Endpoint URL'",
     });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+  }
+}
+
+/** The repository's pipeline stack: PushGuardPipeline and nothing else. */
+export class PipelineStack extends Stack {
+  public readonly functions: Record<FnName, PipelineFunction>;
+  public readonly ingress: WebhookIngress;
+  public readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    // Id 'Default' adds nothing to logical ids: deployed stacks keep every resource they have.
+    const parts = new PushGuardPipeline(this, 'Default', props);
+    this.functions = parts.functions;
+    this.ingress = parts.ingress;
+    this.monitoring = parts.monitoring;
   }
 }

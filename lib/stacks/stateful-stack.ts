@@ -7,19 +7,33 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { FUNCTION_TIMEOUT_SECONDS, type PushGuardConfig, registryPrefix } from '../config.ts';
 import { Notifications } from '../constructs/notifications.ts';
 import { QueueWithDlq } from '../constructs/queue-with-dlq.ts';
 import { S3ToSqs } from '../constructs/s3-to-sqs.ts';
 
-export interface StatefulStackProps extends StackProps {
+export interface PushGuardStatefulProps {
   readonly config: PushGuardConfig;
   /**
    * Prefix of the audit bucket's name (`<prefix>-audit-<account>-<region>`, lower case).
    * @default 'pushguard'
    */
   readonly namePrefix?: string;
+}
+
+export interface StatefulStackProps extends StackProps, PushGuardStatefulProps {}
+
+/** What the pipeline uses of the stateful half. */
+export interface StatefulResources {
+  /** S3 notifications and accepted webhooks, consumed by `s3-events`. */
+  readonly events: QueueWithDlq;
+  /** Verified findings, consumed by `remediate`. */
+  readonly findings: QueueWithDlq;
+  /** Failed deliveries of the bucket's EventBridge rule and of the Slack subscription. */
+  readonly asyncFailures: sqs.Queue;
+  readonly notifications: Notifications;
+  readonly auditBucket: s3.Bucket;
 }
 
 /**
@@ -31,18 +45,16 @@ export function auditBucketName(scope: Stack, prefix = 'pushguard'): string {
   return `${prefix.toLowerCase()}-audit-${scope.account}-${scope.region}`;
 }
 
-export class StatefulStack extends Stack {
-  /** S3 notifications and accepted webhooks, consumed by `s3-events`. */
+/** The stateful half as a construct, for any stack (StatefulStack, or PushGuard in a user's). */
+export class PushGuardStateful extends Construct implements StatefulResources {
   public readonly events: QueueWithDlq;
-  /** Verified findings, consumed by `remediate`. */
   public readonly findings: QueueWithDlq;
-  /** Failed deliveries of the bucket's EventBridge rule and of the Slack subscription. */
   public readonly asyncFailures: sqs.Queue;
   public readonly notifications: Notifications;
   public readonly auditBucket: s3.Bucket;
 
-  constructor(scope: Construct, id: string, props: StatefulStackProps) {
-    super(scope, id, props);
+  constructor(scope: Construct, id: string, props: PushGuardStatefulProps) {
+    super(scope, id);
     const { config } = props;
     this.events = new QueueWithDlq(this, 'Events', {
       visibilityTimeout: Duration.seconds(6 * FUNCTION_TIMEOUT_SECONDS['s3-events']),
@@ -68,7 +80,7 @@ export class StatefulStack extends Stack {
     });
     this.auditBucket = this.createAuditBucket(
       config.auditRetentionDays,
-      auditBucketName(this, props.namePrefix)
+      auditBucketName(Stack.of(this), props.namePrefix)
     );
     new S3ToSqs(this, 'RegistryEvents', {
       bucketName: config.registryBucketName,
@@ -104,5 +116,25 @@ export class StatefulStack extends Stack {
       serverAccessLogsPrefix: 'audit/',
       removalPolicy: RemovalPolicy.RETAIN,
     });
+  }
+}
+
+/** The repository's stateful stack: PushGuardStateful and nothing else. */
+export class StatefulStack extends Stack implements StatefulResources {
+  public readonly events: QueueWithDlq;
+  public readonly findings: QueueWithDlq;
+  public readonly asyncFailures: sqs.Queue;
+  public readonly notifications: Notifications;
+  public readonly auditBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, props);
+    // Id 'Default' adds nothing to logical ids: deployed stacks keep every resource they have.
+    const parts = new PushGuardStateful(this, 'Default', props);
+    this.events = parts.events;
+    this.findings = parts.findings;
+    this.asyncFailures = parts.asyncFailures;
+    this.notifications = parts.notifications;
+    this.auditBucket = parts.auditBucket;
   }
 }

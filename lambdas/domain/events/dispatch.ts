@@ -21,7 +21,7 @@ export function normalizeMessage(body: unknown, opts?: NormalizeOptions): Normal
   return dispatch(value, '', opts, 0);
 }
 
-/** Checked in this order: a Harbor webhook never has `Records`, an SNS envelope never `Event`. */
+/** Envelopes are told apart by their marker fields, tried in this order; the first match wins. */
 function dispatch(
   value: unknown,
   prefix: string,

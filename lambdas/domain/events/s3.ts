@@ -91,6 +91,7 @@ function s3Record(
   let time = typeof eventTime === 'string' ? canonicalIsoToMs(eventTime) : -1;
   if (time < 0) time = isoToMs(eventTime, `${where.recordsField}[${where.i}].eventTime`);
   const { bucket, object, key } = location(r.s3, where);
+  const { size, eTag, versionId, sequencer } = objectFields(object, where);
   return storageEvent({
     op: acted.op,
     eventName: acted.name,
@@ -99,7 +100,10 @@ function s3Record(
     storageKey: classifyKey(key, opts),
     time,
     eventTime: eventTime as string, // isoToMs accepted it: a string
-    ...objectFields(object, where),
+    size,
+    eTag,
+    versionId,
+    sequencer,
   });
 }
 

@@ -12,6 +12,8 @@ export interface AwsCall {
   /** e.g. `PutObjectCommand`. */
   command: string;
   input: unknown;
+  /** HTTP status of the answer; undefined when none came (network error, timeout). */
+  status?: number;
 }
 
 interface MiddlewareClient {
@@ -28,15 +30,22 @@ export function observed<C>(client: C): C {
   (client as unknown as MiddlewareClient).middlewareStack.add(
     (next, ctx) => async (args: unknown) => {
       const observer = (globalThis as Record<symbol, unknown>)[AWS_CALL_OBSERVER];
-      if (typeof observer === 'function') {
-        const input = (args as { input?: unknown }).input;
+      if (typeof observer !== 'function') return next(args);
+      const report = (status?: number) =>
         (observer as (c: AwsCall) => void)({
           client: String(ctx.clientName),
           command: String(ctx.commandName),
-          input,
+          input: (args as { input?: unknown }).input,
+          status,
         });
+      try {
+        const out = await next(args);
+        report((out as { response?: { statusCode?: number } }).response?.statusCode);
+        return out;
+      } catch (err) {
+        report((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode);
+        throw err;
       }
-      return next(args);
     },
     { step: 'initialize', name: 'pushguardAwsCallObserver' }
   );

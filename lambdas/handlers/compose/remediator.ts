@@ -4,6 +4,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
+import type { Redis } from 'ioredis';
 import { GitHubTicketTracker } from '../../adapters/github-ticket-tracker.ts';
 import { JiraTicketTracker } from '../../adapters/jira-ticket-tracker.ts';
 import { RedisDedupe } from '../../adapters/redis-dedupe.ts';
@@ -26,11 +27,14 @@ export function pushguardVersion(env: Env): string {
   return env.PUSHGUARD_VERSION ?? 'unknown';
 }
 
-/** Remediator graph shared by `remediate` and `sweep` (actor names the function). */
-export async function remediatorDeps(
+/**
+ * Remediator graph shared by `remediate` and `sweep` (actor names the function), and the client
+ * of PushGuard's state DB it uses.
+ */
+export async function remediatorGraph(
   config: ConfigFor<'remediate'>,
   options: { actor: string; env: Env }
-): Promise<RemediatorDeps> {
+): Promise<{ deps: RemediatorDeps; state: Redis }> {
   const { redis, registry, registryDb, remediation, integrations } = config;
   const [state, registryRedis] = await Promise.all([
     redisFor(redis, redis.stateDb),
@@ -42,7 +46,7 @@ export async function remediatorDeps(
       ? undefined
       : new RedisRegistryCache(await redisFor(redis, cacheLayerDb), { store: 'cache-layer' });
   const s3 = observed(new S3Client({}));
-  return {
+  const deps: RemediatorDeps = {
     checker: new S3StorageChecker({ bucket: registry.bucket, client: s3 }),
     registryCache: new RedisRegistryCache(registryRedis, { store: 'registry' }),
     cacheLayer,
@@ -71,6 +75,7 @@ export async function remediatorDeps(
       cacheLayer: cacheLayer !== undefined,
     },
   };
+  return { deps, state };
 }
 
 async function ticketTracker(
@@ -90,8 +95,9 @@ async function ticketTracker(
 }
 
 export async function composeRemediate(env: Env = process.env): Promise<RemediatorDeps> {
-  return remediatorDeps(loadConfig('remediate', env), {
+  const graph = await remediatorGraph(loadConfig('remediate', env), {
     actor: 'pushguard-lambda:remediate',
     env,
   });
+  return graph.deps;
 }

@@ -8,16 +8,10 @@
 
 import { assertWriteConditions } from './conditional-write.ts';
 import type { EmulatedObject } from './emulator-store.ts';
-import {
-  readBody,
-  type S3Addition,
-  type S3Answer,
-  S3ApiError,
-  type S3Call,
-  type S3Context,
-  versionHeader,
-  xmlAnswer,
-} from './s3-call.ts';
+import { uploadOf } from './multipart.ts';
+import { readBody } from './request-body.ts';
+import { objectCall, type S3Addition, versionHeader, xmlAnswer } from './s3-call.ts';
+import { S3ApiError } from './s3-errors.ts';
 import { el, elementTexts, s3Document } from './xml.ts';
 
 /** Every `<Part>` of a CompleteMultipartUpload body, sorted by part number. */
@@ -41,34 +35,23 @@ export function parseCompleteBody(xml: string): { partNumber: number; etag: stri
   return parts;
 }
 
-function matches(call: S3Call): boolean {
-  return call.method === 'POST' && call.key !== '' && call.query['uploadId'] !== undefined;
-}
-
-async function handle(call: S3Call, { store }: S3Context): Promise<S3Answer> {
-  const body = (await readBody(call.raw, 16 * 1024 * 1024)).toString('utf8');
-  const uploadId = call.query['uploadId'] ?? '';
-  const upload = store.multipartUploads.get(uploadId);
-  if (!upload || upload.bucket !== call.bucket || upload.key !== call.key) {
-    throw new S3ApiError('NoSuchUpload', 'The specified multipart upload does not exist.', 404);
-  }
-  const parts = parseCompleteBody(body);
-  assertWriteConditions(call, store.current(call.bucket, call.key));
-  const obj: EmulatedObject = store.completeMultipartUpload(uploadId, parts);
-  const host = String(call.headers.host ?? '127.0.0.1');
-  const answer = xmlAnswer(
-    s3Document('CompleteMultipartUploadResult', [
+export const completeMultipartUpload: S3Addition = {
+  name: 'CompleteMultipartUpload',
+  matches: (call) => objectCall(call, ['POST'], { uploadId: true }),
+  async handle(call, ctx) {
+    const body = (await readBody(call.raw, 16 * 1024 * 1024)).toString('utf8');
+    const upload = uploadOf(call, ctx);
+    const parts = parseCompleteBody(body);
+    const { store } = ctx;
+    assertWriteConditions(call, store.current(call.bucket, call.key));
+    const obj: EmulatedObject = store.completeMultipartUpload(upload.uploadId, parts);
+    const host = String(call.headers.host ?? '127.0.0.1');
+    const result = [
       el('Location', `http://${host}/${call.bucket}/${call.key}`),
       el('Bucket', call.bucket),
       el('Key', call.key),
       el('ETag', obj.etag),
-    ])
-  );
-  return { ...answer, headers: { ...answer.headers, ...versionHeader(obj) } };
-}
-
-export const completeMultipartUpload: S3Addition = {
-  name: 'CompleteMultipartUpload',
-  matches,
-  handle,
+    ];
+    return xmlAnswer(s3Document('CompleteMultipartUploadResult', result), versionHeader(obj));
+  },
 };

@@ -6,7 +6,8 @@
  * write, in the same synchronous turn, so no other request can write between check and write.
  */
 import type { StoredObject } from './fauxqs-internals.ts';
-import { header, S3ApiError, type S3Call } from './s3-call.ts';
+import { header, type S3Call } from './s3-call.ts';
+import { S3ApiError } from './s3-errors.ts';
 
 function preconditionFailed(condition: string): S3ApiError {
   return new S3ApiError(

@@ -5,47 +5,34 @@
  */
 import { assertWriteConditions } from './conditional-write.ts';
 import { copySourceOf } from './copy-source.ts';
+import { skipBody } from './request-body.ts';
 import {
   header,
   metadataOf,
-  readBody,
+  objectCall,
   type S3Addition,
-  type S3Answer,
-  type S3Call,
-  type S3Context,
   versionHeader,
   xmlAnswer,
 } from './s3-call.ts';
 import { el, s3Document } from './xml.ts';
 
-function matches(call: S3Call): boolean {
-  return (
-    call.method === 'PUT' &&
-    call.key !== '' &&
-    call.query['uploadId'] === undefined &&
-    header(call, 'x-amz-copy-source') !== undefined
-  );
-}
-
-async function handle(call: S3Call, { store }: S3Context): Promise<S3Answer> {
-  await readBody(call.raw, 1024 * 1024);
-  const { object: src, headers } = copySourceOf(call, store);
-  assertWriteConditions(call, store.current(call.bucket, call.key));
-  const replace = header(call, 'x-amz-metadata-directive') === 'REPLACE';
-  const obj = store.putObjectAs('ObjectCreated:Copy', {
-    bucket: call.bucket,
-    key: call.key,
-    body: src.body,
-    contentType: replace ? (header(call, 'content-type') ?? src.contentType) : src.contentType,
-    metadata: replace ? metadataOf(call) : src.metadata,
-  });
-  const answer = xmlAnswer(
-    s3Document('CopyObjectResult', [
-      el('LastModified', obj.lastModified.toISOString()),
-      el('ETag', obj.etag),
-    ])
-  );
-  return { ...answer, headers: { ...answer.headers, ...headers, ...versionHeader(obj) } };
-}
-
-export const copyObject: S3Addition = { name: 'CopyObject', matches, handle };
+export const copyObject: S3Addition = {
+  name: 'CopyObject',
+  matches: (call) => objectCall(call, ['PUT'], { uploadId: false, copySource: true }),
+  async handle(call, ctx) {
+    await skipBody(call.raw);
+    const { object: src, headers } = copySourceOf(call, ctx);
+    const { store } = ctx;
+    assertWriteConditions(call, store.current(call.bucket, call.key));
+    const replace = header(call, 'x-amz-metadata-directive') === 'REPLACE';
+    const obj = store.putObjectAs('ObjectCreated:Copy', {
+      bucket: call.bucket,
+      key: call.key,
+      body: src.body,
+      contentType: replace ? (header(call, 'content-type') ?? src.contentType) : src.contentType,
+      metadata: replace ? metadataOf(call) : src.metadata,
+    });
+    const result = [el('LastModified', obj.lastModified.toISOString()), el('ETag', obj.etag)];
+    return xmlAnswer(s3Document('CopyObjectResult', result), { ...headers, ...versionHeader(obj) });
+  },
+};

@@ -5,7 +5,7 @@
  * that version for good; both answer with `x-amz-version-id` and `x-amz-delete-marker` as S3 does.
  */
 import type { ObjectVersion } from './object-versions.ts';
-import type { S3Addition } from './s3-call.ts';
+import { objectCall, type S3Addition } from './s3-call.ts';
 
 function deleteHeaders(version: ObjectVersion | undefined): Record<string, string> {
   if (!version) return {};
@@ -16,8 +16,7 @@ function deleteHeaders(version: ObjectVersion | undefined): Record<string, strin
 
 export const deleteObject: S3Addition = {
   name: 'DeleteObject',
-  matches: (call) =>
-    call.method === 'DELETE' && call.key !== '' && call.query['uploadId'] === undefined,
+  matches: (call) => objectCall(call, ['DELETE'], { uploadId: false }),
   async handle(call, { store }) {
     const versionId = call.query['versionId'];
     const version =

@@ -7,16 +7,15 @@
  */
 
 import type { PersistedBucket } from './disk-persistence.ts';
-import type {
-  FauxS3Store,
-  FauxS3StoreClass,
-  ListOptions,
-  ListResult,
-  StoredObject,
+import {
+  fauxqsInternals,
+  type ListOptions,
+  type ListResult,
+  type StoredObject,
 } from './fauxqs-internals.ts';
 import { listInByteOrder } from './list-order.ts';
 import { NULL_VERSION, type ObjectVersion, VersionIndex } from './object-versions.ts';
-import { S3ApiError } from './s3-call.ts';
+import { noSuchBucket, S3ApiError } from './s3-errors.ts';
 
 export type CreatedEventName =
   | 'ObjectCreated:Put'
@@ -77,154 +76,151 @@ function eventVersion(versionId: string | undefined): { versionId?: string } {
   return versionId && versionId !== NULL_VERSION ? { versionId } : {};
 }
 
-function noSuchBucket(bucket: string): S3ApiError {
-  return new S3ApiError('NoSuchBucket', `The specified bucket does not exist: ${bucket}`, 404);
-}
+// fauxqs exports only buildApp: its store class is loaded at run time (fauxqs-internals.ts).
+const { S3Store } = await fauxqsInternals();
 
-/** Builds the emulator's store class on top of fauxqs's S3Store. */
-export function emulatorStoreClass(Base: FauxS3StoreClass): new () => FauxS3Store & EmulatorStore {
-  return class extends Base implements EmulatorStore {
-    onChange: ((change: ObjectChange) => void) | undefined;
-    readonly versions = new VersionIndex();
+/** The emulator's S3 store: fauxqs's S3Store with S3 list order, versions and a change feed. */
+export class EmulatorS3Store extends S3Store implements EmulatorStore {
+  onChange: ((change: ObjectChange) => void) | undefined;
+  readonly versions = new VersionIndex();
 
-    current(bucket: string, key: string): EmulatedObject | undefined {
-      return this.buckets.get(bucket)?.get(key);
+  current(bucket: string, key: string): EmulatedObject | undefined {
+    return this.buckets.get(bucket)?.get(key);
+  }
+
+  override putObject(
+    bucket: string,
+    key: string,
+    body: Buffer,
+    contentType?: string,
+    metadata?: Record<string, string>
+  ): StoredObject {
+    return this.putObjectAs('ObjectCreated:Put', { bucket, key, body, contentType, metadata });
+  }
+
+  putObjectAs(eventName: CreatedEventName, put: PutRequest): EmulatedObject {
+    const { bucket, key, body, contentType, metadata } = put;
+    const obj = super.putObject(bucket, key, body, contentType, metadata);
+    return this.created(eventName, bucket, obj);
+  }
+
+  override completeMultipartUpload(
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[]
+  ): EmulatedObject {
+    const bucket = this.multipartUploads.get(uploadId)?.bucket ?? '';
+    const obj = super.completeMultipartUpload(uploadId, parts);
+    return this.created('ObjectCreated:CompleteMultipartUpload', bucket, obj);
+  }
+
+  override deleteObject(bucket: string, key: string): void {
+    this.deleteCurrent(bucket, key);
+  }
+
+  deleteCurrent(bucket: string, key: string): ObjectVersion | undefined {
+    const existed = this.current(bucket, key) !== undefined;
+    // The base class raises NoSuchBucket.
+    super.deleteObject(bucket, key);
+    if (this.versions.status(bucket) === undefined) {
+      const removed = this.versions.latest(bucket, key);
+      if (removed)
+        this.guarded(bucket, key, () => this.versions.remove(bucket, key, removed.versionId));
+      if (existed) this.removed('ObjectRemoved:Delete', bucket, key, undefined);
+      return undefined;
     }
+    const marker = this.guarded(bucket, key, () =>
+      this.versions.add(bucket, key, undefined, new Date())
+    );
+    this.removed('ObjectRemoved:DeleteMarkerCreated', bucket, key, marker.versionId);
+    return marker;
+  }
 
-    override putObject(
-      bucket: string,
-      key: string,
-      body: Buffer,
-      contentType?: string,
-      metadata?: Record<string, string>
-    ): StoredObject {
-      return this.putObjectAs('ObjectCreated:Put', { bucket, key, body, contentType, metadata });
+  deleteVersion(bucket: string, key: string, versionId: string): ObjectVersion | undefined {
+    if (!this.hasBucket(bucket)) throw noSuchBucket(bucket);
+    const removed = this.versions.remove(bucket, key, versionId);
+    if (!removed) return undefined;
+    this.syncCurrent(bucket, key);
+    this.removed('ObjectRemoved:Delete', bucket, key, versionId);
+    return removed;
+  }
+
+  override createBucket(name: string): void {
+    if (!this.hasBucket(name)) this.versions.observer?.bucketCreated(name);
+    super.createBucket(name);
+  }
+
+  /** Puts back a bucket read from disk: its status, its versions and so its current objects. */
+  load(bucket: string, saved: PersistedBucket): void {
+    super.createBucket(bucket);
+    if (saved.status) this.versions.loadStatus(bucket, saved.status);
+    for (const version of saved.versions) {
+      if (version.object && saved.status)
+        (version.object as EmulatedObject).versionId = version.versionId;
+      this.versions.restore(bucket, version);
+      this.syncCurrent(bucket, version.key);
     }
+  }
 
-    putObjectAs(eventName: CreatedEventName, put: PutRequest): EmulatedObject {
-      const { bucket, key, body, contentType, metadata } = put;
-      const obj = super.putObject(bucket, key, body, contentType, metadata);
-      return this.created(eventName, bucket, obj);
+  version(bucket: string, key: string, versionId: string): ObjectVersion {
+    const found = this.versions.find(bucket, key, versionId);
+    if (!found) {
+      throw new S3ApiError('NoSuchVersion', 'The specified version does not exist.', 404, {
+        details: { Key: key, VersionId: versionId },
+      });
     }
+    return found;
+  }
 
-    override completeMultipartUpload(
-      uploadId: string,
-      parts: { partNumber: number; etag: string }[]
-    ): EmulatedObject {
-      const bucket = this.multipartUploads.get(uploadId)?.bucket ?? '';
-      const obj = super.completeMultipartUpload(uploadId, parts);
-      return this.created('ObjectCreated:CompleteMultipartUpload', bucket, obj);
-    }
+  override listObjects(bucket: string, options?: ListOptions): ListResult {
+    const objects = this.buckets.get(bucket);
+    // The base class raises NoSuchBucket.
+    if (!objects) return super.listObjects(bucket, options);
+    return listInByteOrder(objects, options);
+  }
 
-    override deleteObject(bucket: string, key: string): void {
-      this.deleteCurrent(bucket, key);
-    }
+  /** The key's current object as its latest version says (none for a delete marker). */
+  private syncCurrent(bucket: string, key: string): void {
+    const latest = this.versions.latest(bucket, key)?.object;
+    if (latest) this.buckets.get(bucket)?.set(key, latest);
+    else this.buckets.get(bucket)?.delete(key);
+  }
 
-    deleteCurrent(bucket: string, key: string): ObjectVersion | undefined {
-      const existed = this.current(bucket, key) !== undefined;
-      // The base class raises NoSuchBucket.
-      super.deleteObject(bucket, key);
-      if (this.versions.status(bucket) === undefined) {
-        const removed = this.versions.latest(bucket, key);
-        if (removed)
-          this.guarded(bucket, key, () => this.versions.remove(bucket, key, removed.versionId));
-        if (existed) this.removed('ObjectRemoved:Delete', bucket, key, undefined);
-        return undefined;
-      }
-      const marker = this.guarded(bucket, key, () =>
-        this.versions.add(bucket, key, undefined, new Date())
-      );
-      this.removed('ObjectRemoved:DeleteMarkerCreated', bucket, key, marker.versionId);
-      return marker;
-    }
-
-    deleteVersion(bucket: string, key: string, versionId: string): ObjectVersion | undefined {
-      if (!this.hasBucket(bucket)) throw noSuchBucket(bucket);
-      const removed = this.versions.remove(bucket, key, versionId);
-      if (!removed) return undefined;
+  /** Runs a version change; if it fails (the disk), the current object is what it was. */
+  private guarded<T>(bucket: string, key: string, change: () => T): T {
+    try {
+      return change();
+    } catch (err) {
       this.syncCurrent(bucket, key);
-      this.removed('ObjectRemoved:Delete', bucket, key, versionId);
-      return removed;
+      throw err;
     }
+  }
 
-    override createBucket(name: string): void {
-      if (!this.hasBucket(name)) this.versions.observer?.bucketCreated(name);
-      super.createBucket(name);
-    }
+  private created(eventName: CreatedEventName, bucket: string, obj: EmulatedObject) {
+    const add = () => this.versions.add(bucket, obj.key, obj, obj.lastModified);
+    const version = this.guarded(bucket, obj.key, add);
+    if (this.versions.status(bucket) !== undefined) obj.versionId = version.versionId;
+    this.onChange?.({
+      op: 'created',
+      eventName,
+      bucket,
+      key: obj.key,
+      size: obj.contentLength,
+      etag: obj.etag,
+      time: obj.lastModified,
+      ...eventVersion(obj.versionId),
+    });
+    return obj;
+  }
 
-    /** Puts back a bucket read from disk: its status, its versions and so its current objects. */
-    load(bucket: string, saved: PersistedBucket): void {
-      super.createBucket(bucket);
-      if (saved.status) this.versions.loadStatus(bucket, saved.status);
-      for (const version of saved.versions) {
-        if (version.object && saved.status)
-          (version.object as EmulatedObject).versionId = version.versionId;
-        this.versions.restore(bucket, version);
-        this.syncCurrent(bucket, version.key);
-      }
-    }
-
-    version(bucket: string, key: string, versionId: string): ObjectVersion {
-      const found = this.versions.find(bucket, key, versionId);
-      if (!found) {
-        throw new S3ApiError('NoSuchVersion', 'The specified version does not exist.', 404, {
-          details: { Key: key, VersionId: versionId },
-        });
-      }
-      return found;
-    }
-
-    override listObjects(bucket: string, options?: ListOptions): ListResult {
-      const objects = this.buckets.get(bucket);
-      // The base class raises NoSuchBucket.
-      if (!objects) return super.listObjects(bucket, options);
-      return listInByteOrder(objects, options);
-    }
-
-    /** The key's current object as its latest version says (none for a delete marker). */
-    private syncCurrent(bucket: string, key: string): void {
-      const latest = this.versions.latest(bucket, key)?.object;
-      if (latest) this.buckets.get(bucket)?.set(key, latest);
-      else this.buckets.get(bucket)?.delete(key);
-    }
-
-    /** Runs a version change; if it fails (the disk), the current object is what it was. */
-    private guarded<T>(bucket: string, key: string, change: () => T): T {
-      try {
-        return change();
-      } catch (err) {
-        this.syncCurrent(bucket, key);
-        throw err;
-      }
-    }
-
-    private created(eventName: CreatedEventName, bucket: string, obj: EmulatedObject) {
-      const add = () => this.versions.add(bucket, obj.key, obj, obj.lastModified);
-      const version = this.guarded(bucket, obj.key, add);
-      if (this.versions.status(bucket) !== undefined) obj.versionId = version.versionId;
-      this.onChange?.({
-        op: 'created',
-        eventName,
-        bucket,
-        key: obj.key,
-        size: obj.contentLength,
-        etag: obj.etag,
-        time: obj.lastModified,
-        ...eventVersion(obj.versionId),
-      });
-      return obj;
-    }
-
-    private removed(name: RemovedEventName, bucket: string, key: string, versionId?: string) {
-      const time = new Date();
-      this.onChange?.({
-        op: 'removed',
-        eventName: name,
-        bucket,
-        key,
-        time,
-        ...eventVersion(versionId),
-      });
-    }
-  };
+  private removed(name: RemovedEventName, bucket: string, key: string, versionId?: string) {
+    const time = new Date();
+    this.onChange?.({
+      op: 'removed',
+      eventName: name,
+      bucket,
+      key,
+      time,
+      ...eventVersion(versionId),
+    });
+  }
 }

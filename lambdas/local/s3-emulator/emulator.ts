@@ -15,7 +15,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { deleteObject } from './delete-object.ts';
 import { DiskPersistence } from './disk-persistence.ts';
 import type { EmulatorStore, ObjectChange } from './emulator-store.ts';
-import { emulatorStoreClass } from './emulator-store.ts';
+import { EmulatorS3Store } from './emulator-store.ts';
 import {
   buildApp,
   type FauxqsApp,
@@ -30,7 +30,8 @@ import { listObjectVersions } from './list-object-versions.ts';
 import { listParts } from './list-parts.ts';
 import { objectVersion } from './object-version.ts';
 import { putObject } from './put-object.ts';
-import { type S3Addition, S3ApiError, type S3Call, type S3Context } from './s3-call.ts';
+import type { S3Addition, S3Call, S3Context } from './s3-call.ts';
+import { S3ApiError } from './s3-errors.ts';
 import {
   createS3EventNotifier,
   createSequencer,
@@ -142,8 +143,7 @@ function openDataDir(dir: string, store: FauxS3Store & EmulatorStore) {
 
 export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emulator> {
   const internals = await fauxqsInternals();
-  const Store = emulatorStoreClass(internals.S3Store);
-  const store = new Store();
+  const store = new EmulatorS3Store();
   const sqsStore = new internals.SqsStore();
   const snsStore = new internals.SnsStore();
   const region = options.region ?? 'us-east-1';

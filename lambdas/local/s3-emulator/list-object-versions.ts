@@ -4,27 +4,22 @@
  * IsLatest, `prefix`, `max-keys` and the `key-marker` / `version-id-marker` pagination.
  * `delimiter` is not supported (NotImplemented), rather than answered wrongly.
  */
-import { LOCAL_OWNER, type S3Addition, S3ApiError, xmlAnswer } from './s3-call.ts';
+import { bucketCall, LOCAL_OWNER, pageSize, type S3Addition, xmlAnswer } from './s3-call.ts';
+import { assertBucket, S3ApiError } from './s3-errors.ts';
 import { el, s3Document } from './xml.ts';
 
 export const listObjectVersions: S3Addition = {
   name: 'ListObjectVersions',
-  matches: (call) => call.method === 'GET' && call.key === '' && 'versions' in call.query,
+  matches: (call) => bucketCall(call, ['GET'], 'versions'),
   async handle(call, { store }) {
-    if (!store.hasBucket(call.bucket)) {
-      throw new S3ApiError(
-        'NoSuchBucket',
-        `The specified bucket does not exist: ${call.bucket}`,
-        404
-      );
-    }
+    assertBucket(store, call.bucket);
     if (call.query['delimiter']) {
       throw new S3ApiError('NotImplemented', 'delimiter is not supported by the emulator', 501);
     }
     const prefix = call.query['prefix'] ?? '';
     const keyMarker = call.query['key-marker'] ?? '';
     const versionIdMarker = call.query['version-id-marker'] ?? '';
-    const maxKeys = Math.min(Number(call.query['max-keys'] ?? 1000) || 1000, 1000);
+    const maxKeys = pageSize(call, 'max-keys');
     const page = store.versions.list(call.bucket, { prefix, keyMarker, versionIdMarker, maxKeys });
     const last = page.versions.at(-1);
     const entries = page.versions.map((v) => {

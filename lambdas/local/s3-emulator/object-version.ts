@@ -5,8 +5,8 @@
  * GET and HEAD fauxqs answers in a bucket with versioning configured.
  */
 import type { EmulatedObject } from './emulator-store.ts';
-import { NULL_VERSION } from './object-versions.ts';
-import { header, type S3Addition, type S3Answer, S3ApiError, type S3Call } from './s3-call.ts';
+import { header, objectCall, type S3Addition, type S3Answer, type S3Call } from './s3-call.ts';
+import { S3ApiError } from './s3-errors.ts';
 
 /** `bytes=a-b`, `bytes=a-` or `bytes=-n` within `size` bytes; undefined when unsatisfiable. */
 export function parseRange(
@@ -51,14 +51,9 @@ export function objectAnswer(call: S3Call, obj: EmulatedObject, versionId: strin
   return { status: 206, headers, body: obj.body.subarray(r.start, r.end + 1) };
 }
 
-const isObjectRead = (call: S3Call) =>
-  (call.method === 'GET' || call.method === 'HEAD') &&
-  call.key !== '' &&
-  call.query['uploadId'] === undefined;
-
 export const objectVersion: S3Addition = {
   name: 'GetObjectVersion',
-  matches: (call) => isObjectRead(call) && call.query['versionId'] !== undefined,
+  matches: (call) => objectCall(call, ['GET', 'HEAD'], { uploadId: false, versionId: true }),
   async handle(call, { store }) {
     const versionId = call.query['versionId'] ?? '';
     const version = store.version(call.bucket, call.key, versionId);
@@ -79,10 +74,11 @@ export const objectVersion: S3Addition = {
     return objectAnswer(call, version.object, versionId);
   },
   decorate(call, { store }) {
-    if (!isObjectRead(call) || store.versions.status(call.bucket) === undefined) return {};
+    const read = objectCall(call, ['GET', 'HEAD'], { uploadId: false });
+    if (!read || store.versions.status(call.bucket) === undefined) return {};
     const latest = store.versions.latest(call.bucket, call.key);
     if (!latest) return {};
-    const id = { 'x-amz-version-id': latest.versionId || NULL_VERSION };
+    const id = { 'x-amz-version-id': latest.versionId };
     return latest.object ? id : { ...id, 'x-amz-delete-marker': 'true' };
   },
 };

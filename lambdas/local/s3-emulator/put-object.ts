@@ -4,17 +4,14 @@
  * streams the body, checks `If-None-Match` / `If-Match` right before the write, and stores it.
  */
 import { assertWriteConditions } from './conditional-write.ts';
-import { header, metadataOf, readPayload, type S3Addition, versionHeader } from './s3-call.ts';
+import { readPayload } from './request-body.ts';
+import { header, metadataOf, objectCall, type S3Addition, versionHeader } from './s3-call.ts';
 
 export const putObject: S3Addition = {
   name: 'PutObject',
-  matches: (call) =>
-    call.method === 'PUT' &&
-    call.key !== '' &&
-    call.query['uploadId'] === undefined &&
-    header(call, 'x-amz-copy-source') === undefined,
+  matches: (call) => objectCall(call, ['PUT'], { uploadId: false, copySource: false }),
   async handle(call, { store }) {
-    const body = await readPayload(call);
+    const body = await readPayload(call.raw);
     assertWriteConditions(call, store.current(call.bucket, call.key));
     const obj = store.putObjectAs('ObjectCreated:Put', {
       bucket: call.bucket,

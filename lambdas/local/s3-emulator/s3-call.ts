@@ -1,13 +1,10 @@
 /**
- * What an emulator addition sees of one S3 request, what it answers, and the helpers every addition
- * shares (body reading with a size cap, aws-chunked decoding, copy-source parsing, S3 errors).
+ * What an emulator addition sees of one S3 request, what it answers, and how additions say which
+ * requests they take over (`objectCall`, `bucketCall`) and build answers.
  */
-import { constants } from 'node:buffer';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { PushGuardError } from '../../domain/errors.ts';
 import type { EmulatorStore } from './emulator-store.ts';
 import type { FauxqsInternals, FauxS3Store } from './fauxqs-internals.ts';
-import { el, escapeXml } from './xml.ts';
 
 export interface S3Call {
   method: string;
@@ -41,111 +38,39 @@ export interface S3Addition {
   decorate?(call: S3Call, ctx: S3Context): Record<string, string>;
 }
 
-/** An S3 error answer (`<Error><Code>…`), e.g. NoSuchUpload, InvalidPart, EntityTooLarge. */
-export class S3ApiError extends PushGuardError {
-  readonly code: string;
-  readonly statusCode: number;
-  /** Extra elements of the error document, e.g. `Condition` on PreconditionFailed. */
-  readonly details: Readonly<Record<string, string>>;
-  /** Headers S3 sends with this error, e.g. `x-amz-delete-marker`. */
-  readonly headers: Readonly<Record<string, string>>;
-  constructor(
-    code: string,
-    message: string,
-    statusCode: number,
-    extra: { details?: Record<string, string>; headers?: Record<string, string> } = {}
-  ) {
-    super(message);
-    this.code = code;
-    this.statusCode = statusCode;
-    this.details = extra.details ?? {};
-    this.headers = extra.headers ?? {};
-  }
-  toXml(requestId: string): string {
-    const details = Object.entries(this.details).map(([name, value]) => el(name, value));
-    return [
-      '<?xml version="1.0" encoding="UTF-8"?>',
-      `<Error><Code>${escapeXml(this.code)}</Code><Message>${escapeXml(this.message)}</Message>`,
-      ...details,
-      `<RequestId>${requestId}</RequestId><HostId>pushguard-local</HostId></Error>`,
-    ].join('');
-  }
-}
-
-/** S3's limit for one part (5 GiB), or the largest Buffer this Node.js can hold if smaller. */
-export const MAX_PART_BYTES = Math.min(5 * 1024 ** 3, constants.MAX_LENGTH);
-
-/** Reads the whole request body, failing with EntityTooLarge past `limit` bytes. */
-export async function readBody(raw: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(raw.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    raw.resume();
-    throw new S3ApiError('EntityTooLarge', `body of ${declared} bytes exceeds ${limit}`, 400);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of raw) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > limit) {
-      raw.resume();
-      throw new S3ApiError('EntityTooLarge', `body exceeds ${limit} bytes`, 400);
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks, size);
-}
-
-/** Decodes `Content-Encoding: aws-chunked` framing (`<hex>;chunk-signature=…\r\n<data>\r\n`). */
-export function decodeAwsChunked(buf: Buffer): Buffer {
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  while (offset < buf.length) {
-    const eol = buf.indexOf('\r\n', offset);
-    if (eol === -1) break;
-    const size = Number.parseInt(
-      buf.subarray(offset, eol).toString('ascii').split(';')[0] ?? '',
-      16
-    );
-    if (!Number.isFinite(size) || size === 0) break;
-    chunks.push(buf.subarray(eol + 2, eol + 2 + size));
-    offset = eol + 2 + size + 2;
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The payload of a PUT, with aws-chunked framing removed when the client used it. */
-export async function readPayload(call: S3Call, limit = MAX_PART_BYTES): Promise<Buffer> {
-  const body = await readBody(call.raw, limit);
-  const encoding = String(call.headers['content-encoding'] ?? '');
-  return encoding.includes('aws-chunked') ? decodeAwsChunked(body) : body;
-}
-
-/** `x-amz-copy-source` (`[/]bucket/key[?versionId=…]`, URL-encoded or not): bucket, key, version. */
-export function parseCopySource(header: string): {
-  bucket: string;
-  key: string;
-  versionId?: string;
-} {
-  const [withoutVersion = '', versionId] = header.split('?versionId=');
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(withoutVersion);
-  } catch {
-    decoded = withoutVersion;
-  }
-  const path = decoded.startsWith('/') ? decoded.slice(1) : decoded;
-  const slash = path.indexOf('/');
-  if (slash <= 0 || slash === path.length - 1) {
-    throw new S3ApiError('InvalidArgument', `invalid x-amz-copy-source ${header}`, 400);
-  }
-  const source = { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
-  return versionId ? { ...source, versionId: decodeURIComponent(versionId) } : source;
-}
-
 export function header(call: S3Call, name: string): string | undefined {
   const v = call.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** What an object request must carry (true), must not (false), or may (absent). */
+export interface ObjectCallShape {
+  uploadId?: boolean;
+  partNumber?: boolean;
+  versionId?: boolean;
+  copySource?: boolean;
+}
+
+/** A request on an object (non-empty key) with one of `methods` and the given shape. */
+export function objectCall(call: S3Call, methods: string[], shape: ObjectCallShape = {}): boolean {
+  const has: Record<keyof ObjectCallShape, boolean> = {
+    uploadId: call.query['uploadId'] !== undefined,
+    partNumber: call.query['partNumber'] !== undefined,
+    versionId: call.query['versionId'] !== undefined,
+    copySource: header(call, 'x-amz-copy-source') !== undefined,
+  };
+  const fits = (Object.keys(shape) as (keyof ObjectCallShape)[]).every((k) => shape[k] === has[k]);
+  return call.key !== '' && methods.includes(call.method) && fits;
+}
+
+/** A bucket request (empty key) with one of `methods` and the sub-resource `?name`. */
+export function bucketCall(call: S3Call, methods: string[], subresource: string): boolean {
+  return call.key === '' && methods.includes(call.method) && subresource in call.query;
+}
+
+/** A listing's page size from `?name=` (max-keys, max-uploads, max-parts): 1..1000, default 1000. */
+export function pageSize(call: S3Call, name: string): number {
+  return Math.min(Number(call.query[name] ?? 1000) || 1000, 1000);
 }
 
 /** The `x-amz-meta-*` headers of a request, as S3 stores them (names without the prefix). */
@@ -164,8 +89,9 @@ export function versionHeader(obj: { versionId?: string }): Record<string, strin
   return obj.versionId ? { 'x-amz-version-id': obj.versionId } : {};
 }
 
-export function xmlAnswer(body: string, status = 200): S3Answer {
-  return { status, headers: { 'content-type': 'application/xml' }, body };
+/** A 200 XML answer, with extra headers. */
+export function xmlAnswer(body: string, headers: Record<string, string> = {}): S3Answer {
+  return { status: 200, headers: { 'content-type': 'application/xml', ...headers }, body };
 }
 
 /** The owner and initiator every upload reports (single-tenant emulator). */

@@ -11,6 +11,8 @@ export interface ConditionalS3 {
   endpoint: string;
   /** PUTs refused with 412. */
   refused: string[];
+  /** While true, object reads (GET, HEAD) answer 503 SlowDown, as an overloaded S3 does. */
+  readsDown: boolean;
   stop(): Promise<void>;
 }
 
@@ -22,6 +24,12 @@ function isObjectPut(method: string | undefined, url: URL): boolean {
 export async function startConditionalS3(upstream: string): Promise<ConditionalS3> {
   const up = new URL(upstream);
   const refused: string[] = [];
+  const front: ConditionalS3 = {
+    endpoint: '',
+    refused,
+    readsDown: false,
+    stop: () => new Promise((r) => server.close(() => r())),
+  };
   const forward = (
     req: import('node:http').IncomingMessage,
     res: import('node:http').ServerResponse
@@ -38,6 +46,17 @@ export async function startConditionalS3(upstream: string): Promise<ConditionalS
   };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
+    if (front.readsDown && (req.method === 'GET' || req.method === 'HEAD')) {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/xml' });
+      res.end(
+        req.method === 'HEAD'
+          ? undefined
+          : '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>' +
+              '<Message>Please reduce your request rate.</Message></Error>'
+      );
+      return;
+    }
     if (!isObjectPut(req.method, url) || req.headers['if-none-match'] !== '*') {
       forward(req, res);
       return;
@@ -64,9 +83,6 @@ export async function startConditionalS3(upstream: string): Promise<ConditionalS
     head.end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    refused,
-    stop: () => new Promise((r) => server.close(() => r())),
-  };
+  front.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return front;
 }
