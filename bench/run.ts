@@ -24,6 +24,7 @@ const SUITES = [
   'registry-latency',
   'cli',
   'restore',
+  'local-data',
 ];
 
 async function main(): Promise<void> {
