@@ -3,6 +3,7 @@
  * bench/results.json and the table in docs/BENCHMARKS.md. Benchmarks print figures; they never
  * fail on speed. Starts its own redis-server on 127.0.0.1 unless REDIS_URL is set.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -22,12 +23,18 @@ const SUITES = [
   'latency',
   'registry-latency',
   'cli',
+  'restore',
+  'local-data',
   'sweep',
   'bundles',
 ];
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
+  // Benches that start `pushguard` run the built CLI, as tests do (test/support/global-setup.ts).
+  execFileSync(process.execPath, [join(import.meta.dirname, '../scripts/build.mjs')], {
+    stdio: 'inherit',
+  });
   let redisUrl = process.env.REDIS_URL;
   let stop: (() => Promise<void>) | undefined;
   if (!redisUrl) {

@@ -15,9 +15,10 @@
  *   if it still holds exactly what the snapshot saw (hash: same fields and bytes; string: same
  *   bytes; set member: still present), so a concurrent HSET keeps that key.
  *
- * Keys are reported by `cacheKeyLabel`: the key, or `<set> <member>` for a set member.
+ * Keys are reported by `cacheKeyLabel`: the key, or `<set> <member>` for a set member. The Lua
+ * lives in lua/registry-*.lua (registry-cache-scripts.ts); key rebuilding and DB sniffing in
+ * registry-cache-keys.ts.
  */
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { SafetyRefusalError } from '../domain/errors.ts';
 import { isSha256Digest, isValidRepositoryName } from '../domain/keys.ts';
@@ -29,6 +30,17 @@ import {
 } from '../domain/remediation.ts';
 import type { Digest } from '../domain/types.ts';
 import type { RegistryCache } from '../ports.ts';
+import { classifyDbKey, type KeyClass, rebuild } from './registry-cache-keys.ts';
+import {
+  asIndexes,
+  evalScript,
+  isUtf8,
+  type LuaScript,
+  registryScripts,
+  snapshotArgs,
+} from './registry-cache-scripts.ts';
+
+export { classifyDbKey } from './registry-cache-keys.ts';
 
 export type CacheStore = 'registry' | 'cache-layer';
 
@@ -61,20 +73,6 @@ export interface RestoreResult {
   overwritten: string[];
 }
 
-type KeyClass = 'registry' | 'core' | 'jobservice' | 'other';
-
-const JOBSERVICE =
-  /^\{[^}]*\}:|(^|:)(known_jobs|worker_pools?|jobs|job_stats|scheduled|retry|dead|periodic_jobs|period|lock|lock_info)(:|$)/;
-const CORE = /^(cache|session|beegosession):|^[a-f0-9]{32}$/;
-
-/** What kind of key a DB sample holds; exported for tests. */
-export function classifyDbKey(key: string): KeyClass {
-  if (key.startsWith('blobs::') || key.startsWith('repository::')) return 'registry';
-  if (JOBSERVICE.test(key)) return 'jobservice';
-  if (CORE.test(key)) return 'core';
-  return 'other';
-}
-
 /** The ioredis options a RedisRegistryCache requires (see the file comment). */
 export const REQUIRED_CLIENT_OPTIONS = {
   enableOfflineQueue: false,
@@ -82,186 +80,11 @@ export const REQUIRED_CLIENT_OPTIONS = {
   commandTimeout: 5000,
 } as const;
 
-interface LuaScript {
-  lua: string;
-  sha: string;
-}
-
-function script(lua: string): LuaScript {
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
-}
-
-/** KEYS: keys; ARGV[i]: the member for a set-member ref, else ''. Reply per key: {type, pttl, content}. */
-const SNAPSHOT = script(`
-local out = {}
-for i, k in ipairs(KEYS) do
-  local t = redis.call('TYPE', k)['ok']
-  local pttl = redis.call('PTTL', k)
-  if t == 'hash' then
-    out[i] = {t, pttl, redis.call('HGETALL', k)}
-  elseif t == 'string' then
-    out[i] = {t, pttl, redis.call('GET', k)}
-  elseif t == 'set' then
-    out[i] = {t, pttl, redis.call('SISMEMBER', k, ARGV[i])}
-  else
-    out[i] = {t, pttl, 0}
-  end
-end
-return out
-`);
-
-/**
- * KEYS: keys. ARGV, per key in order: 'hash' n f1 v1 .. fn vn | 'string' v | 'set' member.
- * Deletes (UNLINK, SREM) only what still matches; replies {deleted indexes, changed indexes}.
- */
-const COMPARE_AND_DELETE = script(`
-local deleted, changed = {}, {}
-local a = 1
-for i, k in ipairs(KEYS) do
-  local kind = ARGV[a]
-  a = a + 1
-  local t = redis.call('TYPE', k)['ok']
-  local same = false
-  if kind == 'hash' then
-    local n = tonumber(ARGV[a])
-    local first = a + 1
-    a = first + 2 * n
-    if t == 'hash' and redis.call('HLEN', k) == n then
-      same = true
-      for j = 0, n - 1 do
-        if redis.call('HGET', k, ARGV[first + 2 * j]) ~= ARGV[first + 2 * j + 1] then
-          same = false
-          break
-        end
-      end
-    end
-    if same then redis.call('UNLINK', k) end
-  elseif kind == 'string' then
-    local v = ARGV[a]
-    a = a + 1
-    if t == 'string' and redis.call('GET', k) == v then
-      same = true
-      redis.call('UNLINK', k)
-    end
-  else
-    local m = ARGV[a]
-    a = a + 1
-    if t == 'set' and redis.call('SISMEMBER', k, m) == 1 then
-      same = true
-      redis.call('SREM', k, m)
-    end
-  end
-  if same then deleted[#deleted + 1] = i else changed[#changed + 1] = i end
-end
-return {deleted, changed}
-`);
-
-/**
- * KEYS: keys. ARGV[1]: '1' to overwrite different content, '0' not to, 'c' to only report
- * conflicts (write nothing). Then per key: the same layout as
- * COMPARE_AND_DELETE followed by the pttl. Writes nothing when a key conflicts and force is off.
- * Replies {ok, restored, unchanged, conflicts} (indexes).
- */
-const RESTORE = script(`
-local force = ARGV[1] == '1'
-local a = 2
-local plan = {}
-local conflicts = {}
-for i, k in ipairs(KEYS) do
-  local e = {kind = ARGV[a], t = redis.call('TYPE', k)['ok']}
-  a = a + 1
-  if e.kind == 'hash' then
-    e.n = tonumber(ARGV[a])
-    e.first = a + 1
-    a = e.first + 2 * e.n
-    local same = e.t == 'hash' and redis.call('HLEN', k) == e.n
-    if same then
-      for j = 0, e.n - 1 do
-        if redis.call('HGET', k, ARGV[e.first + 2 * j]) ~= ARGV[e.first + 2 * j + 1] then
-          same = false
-          break
-        end
-      end
-    end
-    if e.t == 'none' then e.state = 'absent' elseif same then e.state = 'same' else e.state = 'different' end
-  elseif e.kind == 'string' then
-    e.v = ARGV[a]
-    a = a + 1
-    if e.t == 'none' then e.state = 'absent'
-    elseif e.t == 'string' and redis.call('GET', k) == e.v then e.state = 'same'
-    else e.state = 'different' end
-  else
-    e.m = ARGV[a]
-    a = a + 1
-    if e.t == 'none' then e.state = 'absent'
-    elseif e.t ~= 'set' then e.state = 'different'
-    elseif redis.call('SISMEMBER', k, e.m) == 1 then e.state = 'same'
-    else e.state = 'absent' end
-  end
-  e.pttl = tonumber(ARGV[a])
-  a = a + 1
-  plan[i] = e
-  if e.state == 'different' then conflicts[#conflicts + 1] = i end
-end
-if ARGV[1] == 'c' then
-  if #conflicts > 0 then return {0, {}, {}, conflicts} end
-  return {1, {}, {}, {}}
-end
-if #conflicts > 0 and not force then return {0, {}, {}, conflicts} end
-local restored, unchanged = {}, {}
-for i, k in ipairs(KEYS) do
-  local e = plan[i]
-  if e.state == 'same' then
-    unchanged[#unchanged + 1] = i
-  else
-    if e.kind == 'hash' then
-      if e.state == 'different' then redis.call('DEL', k) end
-      for j = 0, e.n - 1 do redis.call('HSET', k, ARGV[e.first + 2 * j], ARGV[e.first + 2 * j + 1]) end
-      if e.pttl > 0 then redis.call('PEXPIRE', k, e.pttl) end
-    elseif e.kind == 'string' then
-      if e.pttl > 0 then redis.call('SET', k, e.v, 'PX', e.pttl) else redis.call('SET', k, e.v) end
-    else
-      if e.t ~= 'set' and e.t ~= 'none' then redis.call('DEL', k) end
-      redis.call('SADD', k, e.m)
-      if e.t ~= 'set' and e.pttl > 0 then redis.call('PEXPIRE', k, e.pttl) end
-    end
-    restored[#restored + 1] = i
-  end
-end
-return {1, restored, unchanged, conflicts}
-`);
-
 const EXPECTED_TYPE: Record<CacheKeyRef['type'], string> = {
   hash: 'hash',
   string: 'string',
   'set-member': 'set',
 };
-
-function isUtf8(b: Buffer): boolean {
-  return Buffer.from(b.toString('utf8'), 'utf8').equals(b);
-}
-
-/** The snapshot's bytes: hash pairs, string value or set member, as Buffers for Lua. */
-function snapshotArgs(s: KeySnapshot): Buffer[] {
-  if (s.type === 'hash') {
-    const enc = s.encoding === 'base64' ? 'base64' : 'utf8';
-    const pairs = Object.entries(s.hash ?? {});
-    const args = [Buffer.from('hash'), Buffer.from(String(pairs.length))];
-    for (const [f, v] of pairs) args.push(Buffer.from(f, enc), Buffer.from(v, enc));
-    return args;
-  }
-  if (s.type === 'string') {
-    if (typeof s.valueBase64 !== 'string') {
-      throw new SafetyRefusalError(`snapshot of ${s.key} has no valueBase64`);
-    }
-    return [Buffer.from('string'), Buffer.from(s.valueBase64, 'base64')];
-  }
-  return [Buffer.from('set'), Buffer.from(s.member ?? '')];
-}
-
-function asIndexes(v: unknown): number[] {
-  return Array.isArray(v) ? v.map((x) => Number(x) - 1) : [];
-}
 
 export class RedisRegistryCache implements RegistryCache {
   readonly store: CacheStore;
@@ -329,7 +152,11 @@ export class RedisRegistryCache implements RegistryCache {
     const checked = this.checkRefs(refs);
     const keys = checked.map((r) => r.key);
     const members = checked.map((r) => (r.type === 'set-member' ? (r.member ?? '') : ''));
-    const reply = (await this.eval(SNAPSHOT, keys, members)) as [Buffer, number, unknown][];
+    const reply = (await this.eval(registryScripts().snapshot, keys, members)) as [
+      Buffer,
+      number,
+      unknown,
+    ][];
     const out: KeySnapshot[] = [];
     checked.forEach((ref, i) => {
       const [typeBuf, pttl, content] = reply[i] ?? [];
@@ -368,7 +195,7 @@ export class RedisRegistryCache implements RegistryCache {
     await this.assertLooksLikeRegistryDb();
     const args = unique.flatMap(snapshotArgs);
     const reply = (await this.eval(
-      COMPARE_AND_DELETE,
+      registryScripts().compareAndDelete,
       unique.map((s) => s.key),
       args
     )) as unknown[];
@@ -422,7 +249,7 @@ export class RedisRegistryCache implements RegistryCache {
       args.push(...snapshotArgs(s), Buffer.from(String(pttl)));
     }
     return (await this.eval(
-      RESTORE,
+      registryScripts().restore,
       unique.map((s) => s.key),
       args
     )) as unknown[];
@@ -547,48 +374,7 @@ export class RedisRegistryCache implements RegistryCache {
     });
   }
 
-  private async eval(s: LuaScript, keys: string[], args: (string | Buffer)[]): Promise<unknown> {
-    const argv = [String(keys.length), ...keys, ...args];
-    try {
-      return await this.client.callBuffer('EVALSHA', [s.sha, ...argv]);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.client.callBuffer('EVAL', [s.lua, ...argv]);
-    }
+  private eval(s: LuaScript, keys: string[], args: (string | Buffer)[]): Promise<unknown> {
+    return evalScript(this.client, s, keys, args);
   }
-}
-
-/**
- * The key rebuilt from the validated digest and repository it names, or undefined. A key that
- * does not rebuild to itself is refused, whatever isAllowListed said.
- */
-function rebuild(ref: CacheKeyRef): string | undefined {
-  const k = ref.key;
-  const tail = (prefix: string, suffix: string) =>
-    k.startsWith(prefix) && k.endsWith(suffix) && k.length >= prefix.length + suffix.length
-      ? k.slice(prefix.length, k.length - suffix.length)
-      : undefined;
-  if (ref.store === 'registry' && ref.type === 'set-member') {
-    const repo = tail('repository::', '::blobs');
-    return repo !== undefined && isValidRepositoryName(repo) && isSha256Digest(ref.member)
-      ? `repository::${repo}::blobs`
-      : undefined;
-  }
-  const digest = k.slice(-71);
-  if (!isSha256Digest(digest)) return undefined;
-  if (ref.store === 'registry' && ref.type === 'hash') {
-    if (k === `blobs::${digest}`) return k;
-    const repo = tail('repository::', `::blobs::${digest}`);
-    return repo !== undefined && isValidRepositoryName(repo)
-      ? `repository::${repo}::blobs::${digest}`
-      : undefined;
-  }
-  if (ref.store === 'cache-layer' && ref.type === 'string') {
-    if (k === `cache:manifest:digest:${digest}`) return k;
-    const repo = tail('cache:artifact:repository:', `:digest:${digest}`);
-    return repo !== undefined && isValidRepositoryName(repo)
-      ? `cache:artifact:repository:${repo}:digest:${digest}`
-      : undefined;
-  }
-  return undefined;
 }

@@ -14,6 +14,12 @@ export class RedisRemovalRate implements RemovalRate {
     private readonly prefix = 'pushguard:'
   ) {}
 
+  async current(now: number): Promise<number> {
+    const bucket = Math.floor(now / BUCKET_MS);
+    const keys = Array.from({ length: 6 }, (_, i) => `${this.prefix}removals:${bucket - i}`);
+    return (await this.client.mget(...keys)).reduce((n, v) => n + Number(v ?? 0), 0);
+  }
+
   async record(now: number): Promise<number> {
     const bucket = Math.floor(now / BUCKET_MS);
     const keys = Array.from({ length: 6 }, (_, i) => `${this.prefix}removals:${bucket - i}`);

@@ -28,14 +28,21 @@ export async function clearRemoval(
     ? await ctx.deps.removal.rate.record(now).catch(() => threshold)
     : 0;
   const sweep = isSweep(removals, threshold);
+  if (sweep) await noticeOncePerSweep(ctx, plan, removals, now);
   const report = await clearKeys(ctx, plan, evidence, {
     caps,
     notify: !sweep,
     notifyNothingCached: false,
   });
-  if (!sweep) return report;
-  await noticeOncePerSweep(ctx, plan, removals, now);
-  return { ...report, sweep: true };
+  return sweep ? { ...report, sweep: true } : report;
+}
+
+/** A garbage-collection sweep is going on (data-missing findings then clear quietly too). */
+export async function sweepInProgress(ctx: StepContext): Promise<boolean> {
+  if (!ctx.deps.removal) return false;
+  const threshold = ctx.config.sweepRemovalsPerMinute ?? DEFAULT_SWEEP_REMOVALS_PER_MINUTE;
+  const now = ctx.deps.clock.now();
+  return isSweep(await ctx.deps.removal.rate.current(now).catch(() => threshold), threshold);
 }
 
 async function noticeOncePerSweep(

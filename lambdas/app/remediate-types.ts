@@ -98,7 +98,6 @@ export type ActionDecision =
   | 'cleared'
   | 'would-clear'
   | 'restored'
-  | 'would-restore'
   | 'nothing-cached'
   | 'data-present'
   | 'changed-since-plan'

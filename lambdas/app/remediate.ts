@@ -10,7 +10,8 @@
  *     (requirement 1): present → skip (`data-present`); unknown → RetryableError, nothing changed;
  *  2b. `restoreIfReferenced` (remediate-restore.ts, enforce only): data the bucket still
  *     references is put back from a verified copy, and its cache entry is kept (`restored`);
- *     `blob-data-removed` findings go to `clearRemoval` (remediate-removal.ts, own budget, sweeps);
+ *     `blob-data-removed` findings go to `clearRemoval` (remediate-removal.ts, own budget, GC
+ *     sweeps); during a sweep, data-missing findings clear on that budget too, unnotified;
  *  3. `snapshotKeys`: the cache DBs are checked to be what they claim (requirement 6), the keys
  *     are snapshotted (nothing cached → `nothing-cached`);
  *  5. caps per finding, per run and per hour (remediate-caps.ts): a finding over a cap is not
@@ -28,7 +29,7 @@ import { planRemediation, type RemediationPlan } from '../domain/remediation.ts'
 import type { TicketRef } from '../ports.ts';
 import { type Caps, createCaps, overCapSummary } from './remediate-caps.ts';
 import { clearKeys } from './remediate-clear.ts';
-import { clearRemoval } from './remediate-removal.ts';
+import { clearRemoval, sweepInProgress } from './remediate-removal.ts';
 import { restoreIfReferenced } from './remediate-restore.ts';
 import {
   assertPlanSafe,
@@ -115,7 +116,14 @@ export function createRemediator(deps: RemediatorDeps): Remediator {
     }
     const restored = await restoreIfReferenced(ctx, plan, checked.evidence, caps);
     if (restored.report) return restored.report;
-    return clearKeys(ctx, plan, checked.evidence, { caps, notify: true, note: restored.note });
+    // During a GC sweep the data-missing findings it causes clear quietly, on the removal budget.
+    const sweep = await sweepInProgress(ctx);
+    const report = await clearKeys(ctx, plan, checked.evidence, {
+      caps: sweep ? removalCaps : caps,
+      notify: !sweep,
+      note: restored.note,
+    });
+    return sweep ? { ...report, sweep } : report;
   };
 
   /** Acts once per (mode, finding id) while the claim lives; a failure releases it for the retry. */

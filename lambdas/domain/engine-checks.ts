@@ -3,7 +3,12 @@
  * missing: the question is asked again at the deadline.
  */
 import type { EngineConfig, EngineOutput } from './engine-config.ts';
-import { reportDigest, reportMissingData, trusted, webhookFinding } from './engine-findings.ts';
+import {
+  reportDigest,
+  reportMissingData,
+  webhookFinding,
+  writtenWithin,
+} from './engine-findings.ts';
 import {
   type BlobFact,
   type EngineState,
@@ -11,8 +16,10 @@ import {
   factOf,
   iso,
   pushEvidence,
+  renderEvidence,
 } from './engine-state.ts';
 import { blobDataKey } from './keys.ts';
+import { removalFinding } from './removal.ts';
 import type { Check, CheckResultEvent } from './types.ts';
 
 /** What every step of one check answer is given. */
@@ -27,9 +34,13 @@ interface Answer {
 
 /** The blob data key of `digest` next to another blob data key (same root). */
 function siblingKey(blobKey: string, digest: string): string {
-  const cut = blobKey.lastIndexOf('docker/registry/v2/');
-  const root = cut > 0 ? blobKey.slice(0, cut - 1) : '';
-  return blobDataKey(root, digest);
+  return blobDataKey(rootOfKey(blobKey), digest);
+}
+
+/** The root directory a full object key was built with. */
+function rootOfKey(key: string): string {
+  const cut = key.lastIndexOf('docker/registry/v2/');
+  return cut > 0 ? key.slice(0, cut - 1) : '';
 }
 
 /** Storage answered whether the revision link a webhook implies exists. */
@@ -73,7 +84,8 @@ function onManifestRead(
         ],
         verified: true,
       });
-    } else if (!trusted(rf, now, cfg)) {
+    } else if (!writtenWithin(rf, now, cfg)) {
+      // Only a write seen within the window (the same push) spares the check, not memory.
       const key = siblingKey(c.key, ref);
       out.checks.push({ type: 'blob-data', digest: ref, key, repository: c.repository });
     }
@@ -83,7 +95,13 @@ function onManifestRead(
 /** Data proven missing: every repository linking it, and the layer link that asked. */
 function onMissingData(answer: Answer, c: Check, fact: BlobFact) {
   const { state, line, now, out } = answer;
+  const removal = fact.pendingRemoval;
   reportMissingData(state, out, c.digest, now, [line]);
+  if (removal && fact.manifestOf.length + fact.layerOf.length === 0) {
+    const evidence = [...removal.evidence, line].map(renderEvidence);
+    const root = rootOfKey(c.key);
+    out.findings.push(removalFinding({ digest: c.digest, root, at: removal.at, evidence }));
+  }
   const repository = c.repository;
   if (!repository) return;
   const layer = state.repos.get(repository)?.layers.get(c.digest);

@@ -22,6 +22,16 @@ export function trusted(fact: BlobFact | undefined, now: number, cfg: EngineConf
   );
 }
 
+/** The blob's data write was seen within the window (by the push that references it). */
+export function writtenWithin(fact: BlobFact | undefined, now: number, cfg: EngineConfig): boolean {
+  return (
+    !!fact &&
+    fact.presence === 'present' &&
+    fact.source === 'event' &&
+    now - fact.at <= cfg.windowMs
+  );
+}
+
 export function makeFinding(
   kind: FindingKind,
   repository: string,

@@ -18,7 +18,8 @@ import {
 } from './engine-state.ts';
 import { sequencerCompare } from './events.ts';
 import { blobDataKey } from './keys.ts';
-import type { StorageEvent, StorageKey } from './types.ts';
+import { isRemoval } from './removal.ts';
+import type { Check, StorageEvent, StorageKey } from './types.ts';
 
 /** What every step of one storage event is given. */
 interface Step<K extends StorageKey = StorageKey> {
@@ -80,7 +81,9 @@ export function onBlobData(
     return;
   }
   fact.presence = 'missing';
-  if (fact.manifestOf.length + fact.layerOf.length > 0) {
+  // Known or not: storage is asked at once; the answer reports every repository linking the
+  // digest, or a removal of data nobody is known to link (engine-checks.ts onMissingData).
+  if (fact.manifestOf.length + fact.layerOf.length > 0 || isRemoval(e)) {
     fact.pendingRemoval = {
       at: e.time,
       deadline: e.time + cfg.windowMs,
@@ -167,6 +170,8 @@ function onRevisionLink(
   const existing = repo.manifests.get(k.digest);
   if (existing) {
     pushEvidence(existing.evidence, describe(e));
+    // A commit whose blobs were not all checked yet (its data was missing before): read it now.
+    if (!existing.referencesChecked) out.checks.push(manifestCheck(k));
     return;
   }
   repo.manifests.set(k.digest, {
@@ -176,10 +181,13 @@ function onRevisionLink(
     attempts: 0,
     evidence: [describe(e)],
   });
-  if (!trusted(fact, now, cfg)) {
-    const key = blobDataKey(k.root, k.digest);
-    out.checks.push({ type: 'manifest', digest: k.digest, key, repository: k.repository });
-  }
+  // Every commit is read, its data write seen or not: its blobs must exist too (engine-checks.ts).
+  out.checks.push(manifestCheck(k));
+}
+
+function manifestCheck(k: KeyOf<'revision-link'>): Check {
+  const key = blobDataKey(k.root, k.digest);
+  return { type: 'manifest', digest: k.digest, key, repository: k.repository };
 }
 
 /** Any key under `repositories/<name>/`. */

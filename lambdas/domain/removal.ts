@@ -25,19 +25,29 @@ export function isRemoval(event: StorageEvent): boolean {
   );
 }
 
-/** The finding of a removed blob data object; `repository` is empty (no repository is known). */
-export function removalFinding(event: StorageEvent, digest: string, root: string): Finding {
-  const at = iso(event.time);
+/**
+ * The finding of removed blob data no repository is known to link, once a storage check saw it
+ * missing. `repository` is empty: nobody PushGuard knows links it.
+ */
+export function removalFinding(o: {
+  digest: string;
+  root: string;
+  /** When the data was removed (event time). */
+  at: number;
+  /** The removal event and the check, rendered. */
+  evidence: readonly string[];
+}): Finding {
+  const at = iso(o.at);
   return {
-    id: findingId('blob-data-removed', '', digest),
+    id: findingId('blob-data-removed', '', o.digest),
     kind: 'blob-data-removed',
     repository: '',
-    digest,
+    digest: o.digest,
     firstSeen: at,
     lastSeen: at,
     evidence: [
-      `s3 ${event.eventName} ${event.key}${event.sequencer ? ` seq=${event.sequencer}` : ''} at ${at}`,
-      `no repository PushGuard knows links ${digest}: its cache entries (blobs::${digest}) are cleared once ${blobDataKey(root, digest)} is verified missing`,
+      ...o.evidence,
+      `no repository PushGuard knows links ${o.digest}; its registry cache entry blobs::${o.digest} lies while ${blobDataKey(o.root, o.digest)} is missing`,
     ],
     verified: true,
     action: 'clear-cache',

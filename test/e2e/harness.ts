@@ -306,3 +306,24 @@ export async function windowsClosedUpToNow(stack: Stack, markerRepository: strin
   if (res.status >= 300) throw new Error(`marker webhook answered ${res.status}`);
   await waitLine(stack, 'finding', markerRepository, 'webhook-without-commit', digest);
 }
+
+/**
+ * Removes M's data, waits for PushGuard to clear `blobs::<M>` on the removal (issue 12's
+ * clear-on-removal), then puts that very entry back, as a second registry sharing this Redis DB
+ * would (harbor#14902): the stale key a re-push then meets is one only the revision-link rule finds.
+ */
+export async function removeAndRecache(stack: Stack, m: string): Promise<void> {
+  const dump = await stack.cache.dumpBuffer(`blobs::${m}`);
+  if (!dump) throw new Error(`blobs::${m} is not cached`);
+  const from = stack.pg.received.length;
+  await deleteObject(stack, dataKey(stack, m));
+  await stack.pg.waitFor(
+    (e) =>
+      e.event === 'action' &&
+      findingOf(e).kind === 'blob-data-removed' &&
+      findingOf(e).digest === m,
+    { from, what: `the removal action for ${m}` }
+  );
+  if ((await stack.cache.exists(`blobs::${m}`)) !== 0) throw new Error(`blobs::${m} not cleared`);
+  await stack.cache.restore(`blobs::${m}`, 0, dump);
+}

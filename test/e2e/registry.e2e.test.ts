@@ -27,6 +27,7 @@ import {
   matches,
   objectExists,
   postPushWebhook,
+  removeAndRecache,
   type Stack,
   startStack,
   WEBHOOK_TOKEN,
@@ -214,7 +215,7 @@ describe('PushGuard e2e: real registry on pushguard local (rootdirectory /harbor
       method: 'DELETE',
     });
     expect(del.status).toBe(202);
-    await deleteObject(stack, dataKey(stack, m));
+    await removeAndRecache(stack, m);
     expect(await objectExists(stack, dataKey(stack, m))).toBe(false);
     expect(await stack.cache.exists(`blobs::${m}`)).toBe(1);
     const layerKeys = img.layers

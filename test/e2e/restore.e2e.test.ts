@@ -8,11 +8,13 @@
  *   2 a 40 MiB layer's data removed → restored through a multipart upload, exact bytes served
  *   3 a child manifest and a layer of a multi-arch index in a nested repository → restored
  *   4 B serves wrong bytes → nothing written, the action says why, the cache entry is cleared
+ *   5 image deleted through the API and garbage-collected → nothing restored, entries cleared
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, buildMultiArchIndex } from '../support/oci-image.ts';
+import { findingOf } from '../support/pushguard-local.ts';
 import { fetchManifest } from '../support/skopeo.ts';
 import {
   cacheKeysOf,
@@ -20,12 +22,20 @@ import {
   dataKey,
   deleteObject,
   dumpKeys,
+  linesFor,
   objectExists,
   type Stack,
   startStack,
   waitLine,
 } from './harness.ts';
-import { corruptPeerBlob, getBlob, type Peer, pushTo, startPeer } from './restore.helpers.ts';
+import {
+  corruptPeerBlob,
+  garbageCollect,
+  getBlob,
+  type Peer,
+  pushTo,
+  startPeer,
+} from './restore.helpers.ts';
 
 const WINDOW_MS = 4_000;
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -172,6 +182,45 @@ describe('PushGuard e2e: restore from a peer registry (pushguard local --enforce
       member: false,
       repoHash: false,
     });
+  }, 90_000);
+
+  it('case 5: image deleted through the API and garbage-collected → nothing restored, entries cleared', async () => {
+    const repo = 'library/restore-gc';
+    const img = buildImage({
+      dir: join(stack.work, 'r5'),
+      seed: 'r5',
+      layers: [12_000, 7_000],
+      tag: 'v1',
+    });
+    const m = await pushTo(stack.skopeo, img.ref, both(), { repository: repo, tag: 'v1' });
+    expect((await fetchManifest(stack.registry.url, repo, 'v1')).status).toBe(200);
+    const digests = [m, img.config.digest, ...img.layers.map((l) => l.digest)];
+    for (const d of digests) expect(await stack.cache.exists(`blobs::${d}`)).toBe(1);
+    const del = await fetch(`${stack.registry.url}/v2/${repo}/manifests/${m}`, {
+      method: 'DELETE',
+    });
+    expect(del.status).toBe(202);
+    const from = stack.pg.received.length;
+    await garbageCollect(stack.registry);
+    for (const d of digests) expect(await objectExists(stack, dataKey(stack, d))).toBe(false);
+    // Every digest's blobs:: entry goes, whatever path reports it (a layer PushGuard saw linked,
+    // or a removal of data no repository links any more).
+    for (const d of digests) {
+      await stack.pg.waitFor(
+        (e) =>
+          e.event === 'action' &&
+          findingOf(e).digest === d &&
+          (e.decision === 'cleared' || e.decision === 'nothing-cached'),
+        { from, what: `clear of ${d}`, timeoutMs: 30_000 }
+      );
+      expect(await stack.cache.exists(`blobs::${d}`)).toBe(0);
+    }
+    const after = stack.pg.received.slice(from).map((r) => r.data);
+    expect(after.filter((e) => e.event === 'action' && e.decision === 'restored')).toEqual([]);
+    for (const d of digests) expect(await objectExists(stack, dataKey(stack, d))).toBe(false);
+    expect(
+      linesFor(stack, 'action', repo).some((e) => String(e.detail).startsWith('Not restored'))
+    ).toBe(true);
   }, 90_000);
 
   it('never touched a decoy key', async () => {

@@ -91,15 +91,26 @@ describe('removal', () => {
     expect(isRemoval(s3Event('ObjectCreated:Put'))).toBe(false);
   });
 
-  it('a removal finding names the event and plans blobs::<d> (and the manifest-bytes entry) only', () => {
-    const f = removalFinding(s3Event('LifecycleExpiration:Delete'), D, 'harbor');
+  it('a removal finding carries its evidence and plans blobs::<d> (and the manifest-bytes entry) only', () => {
+    const f = removalFinding({
+      digest: D,
+      root: 'harbor',
+      at: Date.UTC(2026, 0, 1),
+      evidence: ['s3 LifecycleExpiration:Delete …', 'check blob-data … → missing'],
+    });
     expect(f).toMatchObject({
       id: `blob-data-removed||${D}`,
       kind: 'blob-data-removed',
       repository: '',
       digest: D,
+      firstSeen: '2026-01-01T00:00:00.000Z',
+      verified: true,
+      action: 'clear-cache',
     });
-    expect(f.evidence[0]).toContain('LifecycleExpiration:Delete');
+    expect(f.evidence.slice(0, 2)).toEqual([
+      's3 LifecycleExpiration:Delete …',
+      'check blob-data … → missing',
+    ]);
     const plan = planRemediation(f, {
       rootDirectory: 'harbor',
       registryHost: 'h',
@@ -113,12 +124,8 @@ describe('removal', () => {
       `harbor/docker/registry/v2/blobs/sha256/ab/${'ab'.repeat(32)}/data`,
     ]);
     expect(plan.repushCommand).toBeUndefined();
-    expect(
-      planRemediation(
-        { ...f, verified: false },
-        { rootDirectory: '', registryHost: 'h', cacheLayer: false }
-      ).keys
-    ).toEqual([]);
+    const off = { rootDirectory: '', registryHost: 'h', cacheLayer: false };
+    expect(planRemediation({ ...f, verified: false }, off).keys).toEqual([]);
   });
 
   it('a sweep starts at the threshold', () => {
