@@ -2,6 +2,14 @@
 // Launcher of the built CLI (dist/cli/, `npm run build`; the published package ships it built).
 // The CLI supports Node 20 (package.json engines); the SDK's Node 22 notice is noise on its stderr.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// package.json engines: >=20.12 (crypto.hash); npm only warns, so say it plainly here.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 12)) {
+  process.stderr.write(`pushguard: needs Node.js >= 20.12, this is ${process.version}\n`);
+  process.exit(1);
+}
+// Stack traces name the TypeScript sources (dist/ ships its source maps; no measurable start-up cost).
+process.setSourceMapsEnabled(true);
 
 let cli;
 try {

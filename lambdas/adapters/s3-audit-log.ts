@@ -24,15 +24,13 @@ import { assertAuditId, decodeAuditRecord, encodeAuditRecord } from '../app/audi
 import { AuditLogError } from '../domain/errors.ts';
 import type { RemediationRecord } from '../domain/remediation.ts';
 import type { AuditLog } from '../ports.ts';
+import type { ClientOrConfig } from './client-or-config.ts';
 
 export type S3AuditLogOptions = {
   bucket: string;
   /** Key prefix. @default 'pushguard/audit/' */
   prefix?: string;
-} & (
-  | { client: S3Client; clientConfig?: never }
-  | { client?: never; clientConfig?: S3ClientConfig }
-);
+} & ClientOrConfig<S3Client, S3ClientConfig>;
 
 interface SdkError {
   name?: string;

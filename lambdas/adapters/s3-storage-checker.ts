@@ -20,6 +20,7 @@ import {
 import { MAX_MANIFEST_BYTES, parseManifest } from '../domain/manifest.ts';
 import type { Digest } from '../domain/types.ts';
 import type { Presence, StorageChecker } from '../ports.ts';
+import type { ClientOrConfig } from './client-or-config.ts';
 
 export type S3StorageCheckerOptions = {
   bucket: string;
@@ -27,10 +28,7 @@ export type S3StorageCheckerOptions = {
   timeoutMs?: number;
   /** How long a successful HeadBucket is trusted. @default 60000 */
   bucketCheckTtlMs?: number;
-} & (
-  | { client: S3Client; clientConfig?: never }
-  | { client?: never; clientConfig?: S3ClientConfig }
-);
+} & ClientOrConfig<S3Client, S3ClientConfig>;
 
 export interface HeadResult {
   presence: Presence;

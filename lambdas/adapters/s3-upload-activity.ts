@@ -6,6 +6,7 @@
 import { ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { assertRepositoryName, registryPrefix } from '../domain/keys.ts';
 import type { UploadActivity } from '../ports.ts';
+import type { ClientOrConfig } from './client-or-config.ts';
 
 export type S3UploadActivityOptions = {
   bucket: string;
@@ -14,10 +15,7 @@ export type S3UploadActivityOptions = {
   timeoutMs?: number;
   /** Pages of 1,000 keys read at most; more sessions than that count as active. @default 5 */
   maxPages?: number;
-} & (
-  | { client: S3Client; clientConfig?: never }
-  | { client?: never; clientConfig?: S3ClientConfig }
-);
+} & ClientOrConfig<S3Client, S3ClientConfig>;
 
 export class S3UploadActivity implements UploadActivity {
   private readonly client: S3Client;

@@ -12,15 +12,13 @@ import {
 } from '@aws-sdk/client-sns';
 import { notificationAttributes, notificationJson, ticketTitle } from '../domain/messages.ts';
 import type { Notification, Notifier } from '../ports.ts';
+import type { ClientOrConfig } from './client-or-config.ts';
 
 export type SnsNotifierOptions = {
   topicArn: string;
   /** Deadline of one publish. @default 5000 */
   timeoutMs?: number;
-} & (
-  | { client: SNSClient; clientConfig?: never }
-  | { client?: never; clientConfig?: SNSClientConfig }
-);
+} & ClientOrConfig<SNSClient, SNSClientConfig>;
 
 /** SNS subjects (email subscriptions) are ASCII, one line, at most 100 characters. */
 function subject(n: Notification): string {

@@ -113,66 +113,97 @@ export interface AuditDeps {
 const MAX_REPOS_PER_DIGEST = 1000;
 const UNKNOWN_SAMPLES = 20;
 
+/** One run's shared state: the counters, the candidates, the phase and the HEAD pool. */
+interface Run {
+  deps: AuditDeps;
+  now: () => number;
+  summary: AuditSummary;
+  /** digest → repositories listing it: the only per-digest state, for missing data only. */
+  candidates: Map<Digest, string[]>;
+  phase: AuditProgress['phase'];
+  concurrency: number;
+  maxTracked: number;
+  limit: ReturnType<typeof pLimit>;
+}
+
 export async function runAudit(deps: AuditDeps): Promise<AuditSummary> {
   const now = deps.now ?? Date.now;
   const started = now();
   const concurrency = Math.max(1, deps.concurrency ?? 32);
-  const maxTracked = deps.maxTracked ?? 100_000;
-  const limit = pLimit(concurrency);
-  const summary: AuditSummary = {
-    checked: 0,
-    present: 0,
-    stale: 0,
-    unknown: 0,
-    recovered: 0,
-    untracked: 0,
-    repositorySetsScanned: 0,
-    unknownSamples: [],
-    durationMs: 0,
+  const run: Run = {
+    deps,
+    now,
+    summary: {
+      checked: 0,
+      present: 0,
+      stale: 0,
+      unknown: 0,
+      recovered: 0,
+      untracked: 0,
+      repositorySetsScanned: 0,
+      unknownSamples: [],
+      durationMs: 0,
+    },
+    candidates: new Map(),
+    phase: 'sweep',
+    concurrency,
+    maxTracked: deps.maxTracked ?? 100_000,
+    limit: pLimit(concurrency),
   };
-  /** digest → repositories listing it: the only per-digest state, for missing data only. */
-  const candidates = new Map<Digest, string[]>();
-  let phase: AuditProgress['phase'] = 'sweep';
-  const progress = () =>
-    deps.onProgress?.({
-      phase,
-      checked: summary.checked,
-      present: summary.present,
-      candidates: candidates.size,
-      unknown: summary.unknown,
-    });
+  await sweep(run);
+  await attribute(run);
+  const entries = await confirm(run);
+  await fixAndReport(run, entries);
+  run.summary.durationMs = now() - started;
+  progress(run);
+  return run.summary;
+}
 
-  const head = async (key: string): Promise<{ presence: Presence; reason?: string }> =>
-    deps.checker.headDetailed
-      ? deps.checker.headDetailed(key)
-      : { presence: await deps.checker.head(key) };
-  const noteUnknown = (key: string, reason?: string) => {
-    summary.unknown++;
-    if (summary.unknownSamples.length < UNKNOWN_SAMPLES) {
-      summary.unknownSamples.push({ key, reason: reason ?? 'unknown' });
-    }
-  };
+function progress(run: Run): void {
+  run.deps.onProgress?.({
+    phase: run.phase,
+    checked: run.summary.checked,
+    present: run.summary.present,
+    candidates: run.candidates.size,
+    unknown: run.summary.unknown,
+  });
+}
 
-  // 1. Sweep, with backpressure: at most 2 × concurrency checks queued or running.
+async function head(run: Run, key: string): Promise<{ presence: Presence; reason?: string }> {
+  const checker = run.deps.checker;
+  return checker.headDetailed ? checker.headDetailed(key) : { presence: await checker.head(key) };
+}
+
+function noteUnknown(run: Run, key: string, reason?: string): void {
+  run.summary.unknown++;
+  if (run.summary.unknownSamples.length < UNKNOWN_SAMPLES) {
+    run.summary.unknownSamples.push({ key, reason: reason ?? 'unknown' });
+  }
+}
+
+/** 1. Sweep, with backpressure: at most 2 × concurrency checks queued or running. */
+async function sweep(run: Run): Promise<void> {
+  const { deps, summary, candidates } = run;
   let queued = 0;
   let wake: (() => void) | undefined;
   const slotFreed = () => new Promise<void>((r) => (wake = r));
   const check = async (digest: Digest) => {
     const key = blobDataKey(deps.rootDirectory, digest);
-    const r = await head(key);
+    const r = await head(run, key);
     summary.checked++;
     if (r.presence === 'present') summary.present++;
-    else if (r.presence === 'unknown') noteUnknown(key, r.reason);
-    else if (candidates.size < maxTracked) candidates.set(digest, []);
+    else if (r.presence === 'unknown') noteUnknown(run, key, r.reason);
+    else if (candidates.size < run.maxTracked) candidates.set(digest, []);
     else summary.untracked++;
-    if (summary.checked % 1000 === 0) progress();
+    if (summary.checked % 1000 === 0) progress(run);
   };
   for await (const page of deps.registryCache.scanBlobDescriptors(deps.scanCount)) {
     for (const digest of page) {
-      while (queued >= 2 * concurrency) await slotFreed();
+      while (queued >= 2 * run.concurrency) await slotFreed();
       queued++;
-      void limit(() => check(digest))
-        .catch((err) => noteUnknown(digest, err instanceof Error ? err.message : String(err)))
+      void run
+        .limit(() => check(digest))
+        .catch((err) => noteUnknown(run, digest, err instanceof Error ? err.message : String(err)))
         .finally(() => {
           queued--;
           const w = wake;
@@ -182,40 +213,43 @@ export async function runAudit(deps: AuditDeps): Promise<AuditSummary> {
     }
   }
   while (queued > 0) await slotFreed();
-  progress();
+  progress(run);
+}
 
-  // 2. Attribution.
-  if (candidates.size > 0) {
-    phase = 'attribute';
-    progress();
-    const seenSets = new Set<string>();
-    for await (const { repository, digests } of deps.registryCache.scanRepositoryBlobSets(
-      deps.scanCount
-    )) {
-      seenSets.add(repository);
-      for (const d of digests) {
-        const repos = candidates.get(d);
-        if (repos && repos.length < MAX_REPOS_PER_DIGEST && !repos.includes(repository)) {
-          repos.push(repository);
-        }
+/** 2. Attribution (only with candidates): which repositories' blob sets list each one. */
+async function attribute(run: Run): Promise<void> {
+  if (run.candidates.size === 0) return;
+  run.phase = 'attribute';
+  progress(run);
+  const seenSets = new Set<string>();
+  for await (const { repository, digests } of run.deps.registryCache.scanRepositoryBlobSets(
+    run.deps.scanCount
+  )) {
+    seenSets.add(repository);
+    for (const d of digests) {
+      const repos = run.candidates.get(d);
+      if (repos && repos.length < MAX_REPOS_PER_DIGEST && !repos.includes(repository)) {
+        repos.push(repository);
       }
     }
-    summary.repositorySetsScanned = seenSets.size;
   }
+  run.summary.repositorySetsScanned = seenSets.size;
+}
 
-  // 3. Confirmation and 4. fix, in digest order, `fixConcurrency` plans at a time.
-  phase = 'confirm';
-  progress();
+/** 3. Confirmation: a second HEAD per candidate, in digest order; only a second 404 is stale. */
+async function confirm(run: Run): Promise<(StaleEntry | undefined)[]> {
+  const { deps, summary, candidates } = run;
+  run.phase = 'confirm';
+  progress(run);
   if (deps.fix) {
     summary.fix = { cleared: 0, wouldClear: 0, keysCleared: 0, skipped: 0, overCap: 0, errors: 0 };
   }
-  const fixLimit = pLimit(Math.max(1, deps.fix?.concurrency ?? 4));
   const digests = [...candidates.keys()].sort();
   const entries = await Promise.all(
     digests.map((digest) =>
-      limit(async (): Promise<StaleEntry | undefined> => {
+      run.limit(async (): Promise<StaleEntry | undefined> => {
         const key = blobDataKey(deps.rootDirectory, digest);
-        const again = await head(key).catch((err: unknown) => ({
+        const again = await head(run, key).catch((err: unknown) => ({
           presence: 'unknown' as const,
           reason: err instanceof Error ? err.message : String(err),
         }));
@@ -224,7 +258,7 @@ export async function runAudit(deps: AuditDeps): Promise<AuditSummary> {
           return undefined;
         }
         if (again.presence === 'unknown') {
-          noteUnknown(key, again.reason);
+          noteUnknown(run, key, again.reason);
           return undefined;
         }
         summary.stale++;
@@ -234,11 +268,17 @@ export async function runAudit(deps: AuditDeps): Promise<AuditSummary> {
     )
   );
   for (const d of digests) candidates.delete(d);
+  return entries;
+}
 
+/** 4. Fix (with a remediator), `fix.concurrency` plans at a time; report each entry in order. */
+async function fixAndReport(run: Run, entries: (StaleEntry | undefined)[]): Promise<void> {
+  const { deps, summary } = run;
+  const fixLimit = pLimit(Math.max(1, deps.fix?.concurrency ?? 4));
   const fixes = entries.map((entry) =>
-    entry && deps.fix ? fixLimit(() => fixOne(entry, deps, summary, now)) : Promise.resolve()
+    entry && deps.fix ? fixLimit(() => fixOne(entry, deps, summary, run.now)) : Promise.resolve()
   );
-  if (deps.fix) phase = 'fix';
+  if (deps.fix) run.phase = 'fix';
   for (const [i, entry] of entries.entries()) {
     if (!entry) continue;
     await fixes[i];
@@ -247,9 +287,6 @@ export async function runAudit(deps: AuditDeps): Promise<AuditSummary> {
   if (deps.fix && summary.fix) {
     summary.fix.endRun = (await deps.fix.remediator.endRun()) ?? undefined;
   }
-  summary.durationMs = now() - started;
-  progress();
-  return summary;
 }
 
 function staleEntry(digest: Digest, dataKey: string, repositories: string[]): StaleEntry {

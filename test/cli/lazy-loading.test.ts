@@ -47,14 +47,17 @@ function loaded(args: string[]): { status: number | null; stdout: string; module
 const heavy = (modules: string[]) => modules.filter((m) => HEAVY.some((h) => m.includes(h)));
 
 describe('CLI start-up: each command loads only what it uses', () => {
-  it('`pushguard --help` loads the built CLI and commander, and no SDK, ioredis or fauxqs', () => {
-    const r = loaded(['--help']);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain('Usage: pushguard');
-    expect(r.modules.some((m) => m.endsWith('/dist/cli/main.mjs'))).toBe(true);
-    expect(r.modules.some((m) => m.includes('/node_modules/commander/'))).toBe(true);
-    expect(heavy(r.modules)).toEqual([]);
-  });
+  it.each(['--help', 'local --help', 'audit --help'])(
+    '`pushguard %s` loads the built CLI and commander, and no SDK, ioredis or fauxqs',
+    (cmd) => {
+      const r = loaded(cmd.split(' '));
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('Usage: pushguard');
+      expect(r.modules.some((m) => m.endsWith('/dist/cli/main.mjs'))).toBe(true);
+      expect(r.modules.some((m) => m.includes('/node_modules/commander/'))).toBe(true);
+      expect(heavy(r.modules)).toEqual([]);
+    }
+  );
 
   it('`pushguard replay` loads its action chunk, and no SDK, ioredis or fauxqs', () => {
     const r = loaded(['replay', TRACE, '--json']);

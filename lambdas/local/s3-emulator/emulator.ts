@@ -13,6 +13,7 @@ import { completeMultipartUpload } from './complete-multipart-upload.ts';
 import { copyObject } from './copy-object.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { deleteObject } from './delete-object.ts';
+import { deleteObjects } from './delete-objects.ts';
 import { DiskPersistence } from './disk-persistence.ts';
 import type { EmulatorStore, ObjectChange } from './emulator-store.ts';
 import { EmulatorS3Store } from './emulator-store.ts';
@@ -54,6 +55,7 @@ export const ADDITIONS: readonly S3Addition[] = [
   listObjectVersions,
   objectVersion,
   deleteObject,
+  deleteObjects,
 ];
 
 export interface S3EmulatorOptions {

@@ -224,6 +224,26 @@ describe('S3 emulator: bucket versioning', () => {
     ]);
   });
 
+  it('Suspended: writes replace the one null version and keep the older versioned ones', async () => {
+    t = await startTestEmulator();
+    await enable(t);
+    const v1 = await put(t, 'versioned');
+    await t.s3.send(
+      new PutBucketVersioningCommand({
+        Bucket: t.bucket,
+        VersioningConfiguration: { Status: 'Suspended' },
+      })
+    );
+    expect(await put(t, 'null one')).toBe('null');
+    expect(await put(t, 'null two')).toBe('null');
+    const out = entries(await t.s3.send(new ListObjectVersionsCommand({ Bucket: t.bucket })));
+    expect(out.map((e) => [e.id, e.latest])).toEqual([
+      ['null', true],
+      [v1, false],
+    ]);
+    expect(await read(t)).toBe('null two');
+  });
+
   it('an unversioned bucket lists each object once as version null and deletes for good', async () => {
     t = await startTestEmulator();
     const id = await put(t, 'only');
