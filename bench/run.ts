@@ -4,7 +4,7 @@
  * fail on speed. Starts its own redis-server on 127.0.0.1 unless REDIS_URL is set.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startRedisServer } from '../test/support/redis-server.ts';
@@ -24,6 +24,7 @@ const SUITES = [
   'registry-latency',
   'cli',
   'restore',
+  'local-data',
 ];
 
 async function main(): Promise<void> {
@@ -103,7 +104,13 @@ Raw numbers: \`bench/results.json\`.
 | suite | figure | value | baseline | ratio | goal |
 |---|---|---|---|---|---|
 ${rows.join('\n')}
-`;
+${notes()}`;
+}
+
+/** docs/benchmark-notes.md (A/B figures of removed or kept optimisations), appended as written. */
+function notes(): string {
+  const file = join(import.meta.dirname, '../docs/benchmark-notes.md');
+  return existsSync(file) ? `\n${readFileSync(file, 'utf8')}` : '';
 }
 
 await main();

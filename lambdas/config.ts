@@ -46,6 +46,7 @@ const SECTIONS = {
       REDIS_PORT: int(1, 65535).default(6379),
       REDIS_TLS: bool.default(true),
       REDIS_AUTH_SECRET_ARN: secretArn.optional(),
+      REDIS_USERNAME: z.string().min(1).max(128).optional(),
       REDIS_STATE_DB: int(0, 255),
     })
     .transform((e) => ({
@@ -53,6 +54,7 @@ const SECTIONS = {
       port: e.REDIS_PORT,
       tls: e.REDIS_TLS,
       authSecretArn: e.REDIS_AUTH_SECRET_ARN,
+      username: e.REDIS_USERNAME,
       stateDb: e.REDIS_STATE_DB,
     })),
   registry: z

@@ -3,8 +3,11 @@
  * lambdas/adapters/. Sized to what is actually called; nothing here imports an SDK.
  */
 import type { EngineOutput } from './domain/engine.ts';
+import type { Notification, TicketRef } from './domain/notification.ts';
 import type { CacheKeyRef, KeySnapshot, RemediationRecord } from './domain/remediation.ts';
 import type { CheckResultEvent, Digest, Finding, NormalizedEvent } from './domain/types.ts';
+
+export type { Notification, TicketRef };
 
 /** `unknown` covers timeouts, throttling, 5xx and network errors: it is never `missing`. */
 export type Presence = 'present' | 'missing' | 'unknown';
@@ -31,15 +34,35 @@ export interface UploadActivity {
   recentUploads(repository: string, sinceMs: number): Promise<number | 'unknown'>;
 }
 
-/** Correlation state kept atomically in Redis (or memory); runs the pure engine inside. */
+/** An event the correlation engine takes: normalised from a message, or a storage answer. */
+export type WindowEvent = NormalizedEvent | CheckResultEvent;
+
+/** What a window store's apply returns: the engine's output, and the redeliveries it dropped. */
+export interface ApplyOutput extends EngineOutput {
+  /** Events dropped as redeliveries (already applied, or twice in the batch). */
+  duplicates: number;
+}
+
+/** A batch handed to a window store part by part (RedisWindowStore reads each part at once). */
+export interface StagedWindowBatch {
+  add(events: readonly WindowEvent[]): void;
+  /** What `store.apply(every part's events, now)` gives. */
+  apply(now: number): Promise<ApplyOutput>;
+}
+
+/**
+ * Correlation state kept atomically in Redis (or memory); runs the pure engine inside. Findings
+ * wait in an outbox, written with the state that reported them, until published.
+ */
 export interface WindowStore {
   /** Applies events (deduplicated on their dedupeKey) and returns findings and checks. */
-  apply(
-    events: ReadonlyArray<NormalizedEvent | CheckResultEvent>,
-    now: number
-  ): Promise<EngineOutput>;
+  apply(events: readonly WindowEvent[], now: number): Promise<ApplyOutput>;
+  /** The same batch handed over part by part (ingest normalises a large batch in parts). */
+  stage(now: number): StagedWindowBatch;
   /** Closes every window whose deadline is at or before `now`. */
   closeDue(now: number): Promise<EngineOutput>;
+  /** Publishes the outbox page by page; an entry leaves it only once `publish` resolved. */
+  drainOutbox(publish: (findings: Finding[]) => Promise<void>): Promise<Finding[]>;
 }
 
 /** The registry's Redis blob-descriptor cache (registry DB) or Harbor's cache layer. */
@@ -71,26 +94,9 @@ export interface AuditLog {
   read(id: string): Promise<RemediationRecord>;
 }
 
-export interface TicketRef {
-  id: string;
-  url: string;
-  /** false when an open ticket for the same (repository, digest, kind) already existed. */
-  created: boolean;
-}
-
 /** Jira Cloud or GitHub Issues: one open ticket per (repository, digest, kind). */
 export interface TicketTracker {
   ensureTicket(input: { finding: Finding; title: string; body: string }): Promise<TicketRef>;
-}
-
-export interface Notification {
-  finding: Finding;
-  /** What was done, or would be in dry-run. */
-  outcome: string;
-  mode: 'dry-run' | 'enforce';
-  repushCommand?: string;
-  severity: 'info' | 'warning' | 'critical';
-  ticket?: TicketRef;
 }
 
 /** SNS topic or Slack; a failed notification never blocks or undoes a remediation. */

@@ -43,6 +43,11 @@ export const pushGuardConfigSchema = z.object({
     tls: z.boolean().default(true),
     /** Secret holding the AUTH password (plain string or JSON `{ "password": ... }`). */
     authSecretArn: secretArn.optional(),
+    /**
+     * Create one ElastiCache RBAC user per role (lib/constructs/redis-acl-users.ts) and connect
+     * each function as its role's user (the group still has to be attached to the cache).
+     */
+    aclUsers: z.boolean().default(false),
   }),
   /** Correlation window; 1 s .. 2 h (below Harbor GC's 2 h). */
   windowMinutes: z

@@ -15,7 +15,7 @@ import {
   applyEvent as runEngine,
 } from '../domain/engine.ts';
 import type { Finding } from '../domain/types.ts';
-import type { WindowStore } from '../ports.ts';
+import type { StagedWindowBatch, WindowStore } from '../ports.ts';
 import {
   blobScope,
   deadlineIndex,
@@ -88,6 +88,15 @@ class MemoryWindowStore implements WindowStore {
     this.commit(state, loaded, new Set(), now, output.findings);
     for (const k of dedupeKeys) this.seen.set(k, now + this.dedupeTtlMs);
     return output;
+  }
+
+  /** Parts collected, then applied in one piece (nothing to read ahead in memory). */
+  stage(_now: number): StagedWindowBatch {
+    const events: WindowEvent[] = [];
+    return {
+      add: (part) => void events.push(...part),
+      apply: (now) => this.apply(events, now),
+    };
   }
 
   async closeDue(now: number): Promise<EngineOutput> {

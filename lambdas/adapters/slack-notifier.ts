@@ -14,18 +14,24 @@ import { SaasRequestError } from './saas-http.ts';
 export interface SlackNotifierOptions {
   /** Webhook for projects without their own. */
   defaultWebhookUrl: string;
-  /** Harbor project → that team's webhook. @default {} */
-  projectWebhookUrls?: Record<string, string>;
+  /** Harbor project → that team's webhook (a plain object is read by its own entries). */
+  projectWebhookUrls?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
   /** Per-request timeout in ms. @default 10000 */
   timeoutMs?: number;
 }
 
 export class SlackNotifier implements Notifier {
   readonly name = 'slack';
+  /** Project names are data (a project may be called `constructor`): looked up in a Map. */
+  private readonly byProject: ReadonlyMap<string, string>;
   constructor(private readonly options: SlackNotifierOptions) {
     const problems: string[] = [];
-    const urls = { default: options.defaultWebhookUrl, ...options.projectWebhookUrls };
-    for (const [project, url] of Object.entries(urls)) {
+    const routes = options.projectWebhookUrls;
+    this.byProject =
+      routes instanceof Map ? new Map(routes) : new Map(Object.entries(routes ?? {}));
+    const urls: [string, string][] = [['the default', options.defaultWebhookUrl]];
+    for (const [project, url] of this.byProject) urls.push([`project ${project}`, url]);
+    for (const [project, url] of urls) {
       try {
         const u = new URL(url);
         if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('scheme');
@@ -38,9 +44,7 @@ export class SlackNotifier implements Notifier {
 
   /** The webhook a repository's findings go to. */
   webhookFor(repository: string): string {
-    return (
-      this.options.projectWebhookUrls?.[projectOf(repository)] ?? this.options.defaultWebhookUrl
-    );
+    return this.byProject.get(projectOf(repository)) ?? this.options.defaultWebhookUrl;
   }
 
   async notify(notification: Notification): Promise<void> {

@@ -21,19 +21,6 @@ import type { Finding, NormalizedEvent } from '../domain/types.ts';
 import type { Clock, FindingPublisher, StorageChecker, WindowStore } from '../ports.ts';
 import { runCheckRounds } from './check-runner.ts';
 
-/** A store whose findings wait in an outbox until published (RedisWindowStore, MemoryWindowStore). */
-export type OutboxWindowStore = WindowStore & {
-  drainOutbox?: (publish: (findings: Finding[]) => Promise<void>) => Promise<Finding[]>;
-  /**
-   * Takes a batch part by part and starts reading for each part at once (RedisWindowStore):
-   * `apply` then gives what `store.apply(every part's events, now)` gives.
-   */
-  stage?: (now: number) => {
-    add(events: readonly NormalizedEvent[]): void;
-    apply(now: number): ReturnType<WindowStore['apply']>;
-  };
-};
-
 /**
  * Events per part handed to a staging store while the rest of the batch is normalised: its reads
  * run meanwhile. A batch of up to this many events is read once, as by `apply`.
@@ -41,7 +28,7 @@ export type OutboxWindowStore = WindowStore & {
 const STAGE_EVENTS = 2_500;
 
 export interface IngestDeps {
-  store: OutboxWindowStore;
+  store: WindowStore;
   checker?: StorageChecker;
   publisher: FindingPublisher;
   clock: Clock;
@@ -77,7 +64,7 @@ export async function ingestBatch(
   const events: NormalizedEvent[] = [];
   const carriers: string[] = [];
   const opts = deps.rootDirectory === undefined ? {} : { rootDirectory: deps.rootDirectory };
-  const staged = records.length > STAGE_EVENTS ? deps.store.stage?.(deps.clock.now()) : undefined;
+  const staged = records.length > STAGE_EVENTS ? deps.store.stage(deps.clock.now()) : undefined;
   let stagedUpTo = 0;
   for (const record of records) {
     try {
@@ -110,10 +97,8 @@ export async function ingestBatch(
     for (const id of carriers) result.failures.push({ id, error });
     return result;
   }
-  const duplicates = (output as { duplicates?: number }).duplicates;
-  if (duplicates !== undefined) result.duplicates = duplicates;
+  result.duplicates = output.duplicates;
 
-  const findings = [...output.findings];
   const deferred: Error[] = [];
   try {
     const rounds = await runCheckRounds(
@@ -126,31 +111,22 @@ export async function ingestBatch(
       },
       () => deps.clock.now()
     );
-    findings.push(...rounds.findings);
     result.checked = rounds.checked;
   } catch (err) {
     deferred.push(asError(err));
   }
-  result.findings = await publishFindings(deps, findings, deferred);
+  result.findings = await publishFindings(deps, deferred);
   if (deferred.length > 0) result.deferred = deferred;
   return result;
 }
 
-/**
- * Drains the outbox when the store has one; otherwise publishes the findings directly. Errors
- * are collected in `deferred`, not thrown.
- */
+/** Drains the store's outbox into the publisher; errors are collected in `deferred`, not thrown. */
 export async function publishFindings(
-  deps: { store: OutboxWindowStore; publisher: FindingPublisher },
-  findings: readonly Finding[],
+  deps: { store: WindowStore; publisher: FindingPublisher },
   deferred: Error[]
 ): Promise<Finding[]> {
   try {
-    if (deps.store.drainOutbox) {
-      return await deps.store.drainOutbox((page) => deps.publisher.publish(page));
-    }
-    if (findings.length > 0) await deps.publisher.publish(findings);
-    return [...findings];
+    return await deps.store.drainOutbox((page) => deps.publisher.publish(page));
   } catch (err) {
     deferred.push(asError(err));
     return [];

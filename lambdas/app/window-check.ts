@@ -11,12 +11,12 @@
  * written, the next poll retries).
  */
 import type { Finding } from '../domain/types.ts';
-import type { Clock, FindingPublisher, StorageChecker } from '../ports.ts';
+import type { Clock, FindingPublisher, StorageChecker, WindowStore } from '../ports.ts';
 import { runCheckRounds } from './check-runner.ts';
-import { type OutboxWindowStore, publishFindings } from './ingest.ts';
+import { publishFindings } from './ingest.ts';
 
 export interface WindowCheckDeps {
-  store: OutboxWindowStore;
+  store: WindowStore;
   checker?: StorageChecker;
   publisher: FindingPublisher;
   clock: Clock;
@@ -61,7 +61,7 @@ export async function closeDueWindows(deps: WindowCheckDeps): Promise<WindowChec
   } catch (err) {
     deferred.push(err instanceof Error ? err : new Error(String(err)));
   }
-  const findings = await publishFindings(deps, produced, deferred);
+  const findings = await publishFindings(deps, deferred);
   const result: WindowCheckResult = { findings, produced: produced.length, checked, pending };
   if (deferred.length > 0) result.deferred = deferred;
   return result;

@@ -42,7 +42,12 @@ export const MEDIA_TYPES = {
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-const HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+/** Known algorithms' hex lengths; looked up by a name from the manifest, so a Map. */
+const HEX_LENGTH = new Map([
+  ['sha256', 64],
+  ['sha384', 96],
+  ['sha512', 128],
+]);
 const EXTERNAL_LAYER_TYPES = new Set([
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
   'application/vnd.oci.image.layer.nondistributable.v1.tar',
@@ -61,7 +66,7 @@ function checkDigest(value: unknown, field: string): Digest {
     throw new ManifestParseError(field, 'not a digest');
   }
   const [algorithm, hex] = value.split(':') as [string, string];
-  const expected = HEX_LENGTH[algorithm];
+  const expected = HEX_LENGTH.get(algorithm);
   if (expected !== undefined && (hex.length !== expected || !/^[a-f0-9]+$/.test(hex))) {
     throw new ManifestParseError(field, `${algorithm} digest needs ${expected} lowercase hex`);
   }

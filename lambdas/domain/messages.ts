@@ -3,7 +3,7 @@
  * Block Kit, SNS message attributes. One wording for every channel, built from a Finding.
  */
 import { createHash } from 'node:crypto';
-import type { Notification } from '../ports.ts';
+import type { Notification } from './notification.ts';
 import type { Finding, FindingKind } from './types.ts';
 
 const TITLES: Record<FindingKind, string> = {

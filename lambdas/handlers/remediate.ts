@@ -9,20 +9,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
 import { createRemediator, type RemediatorDeps } from '../app/remediate.ts';
-import type { Finding } from '../domain/types.ts';
+import { parseFinding } from '../domain/finding-schema.ts';
 import { count, logger, MetricName, metrics } from '../observability.ts';
 import { lazyHandler } from './compose/lazy-handler.ts';
 import { composeRemediate } from './compose/remediator.ts';
-
-const FindingShape = z.looseObject({
-  id: z.string().min(1),
-  kind: z.string().min(1),
-  repository: z.string(),
-  evidence: z.array(z.string()),
-  verified: z.boolean(),
-});
 
 export const processor = new BatchProcessor(EventType.SQS);
 
@@ -33,7 +24,7 @@ export const makeHandler = (deps: RemediatorDeps) =>
     .handler(async (event, context) => {
       const remediator = createRemediator(deps);
       const onRecord = async (record: SQSRecord) => {
-        const finding = FindingShape.parse(JSON.parse(record.body)) as unknown as Finding;
+        const finding = parseFinding(record.body);
         const report = await remediator.remediate(finding);
         count(MetricName.KeysCleared, report.clearedKeys.length);
         if (report.ticket?.created) count(MetricName.TicketsOpened);

@@ -5,6 +5,7 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Redis } from 'ioredis';
+import { parseFinding } from '../domain/finding-schema.ts';
 import type { Finding } from '../domain/types.ts';
 import type { Clock } from '../ports.ts';
 import type { LOCAL_CREDENTIALS, LocalOptions } from './local-options.ts';
@@ -56,7 +57,7 @@ export function startFindingsPoller(opts: {
       const failed: string[] = [];
       for (const record of records) {
         try {
-          reporter.action(await remediator.remediate(JSON.parse(record.body) as Finding));
+          reporter.action(await remediator.remediate(parseFinding(record.body)));
         } catch (err) {
           log(`remediation of ${record.id} failed (retried): ${describe(err)}`);
           failed.push(record.id);

@@ -45,7 +45,8 @@ async function readCapped(req: IncomingMessage, cap: number): Promise<string> {
 }
 
 function flatHeaders(req: IncomingMessage): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
+  // header names come from the client: a null-prototype object (a `__proto__` header is a name)
+  const out: Record<string, string | undefined> = Object.create(null);
   for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(', ') : v;
   return out;
 }

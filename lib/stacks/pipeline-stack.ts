@@ -13,9 +13,11 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { RedisRole } from '../../lambdas/redis-acl.ts';
 import { FUNCTION_TIMEOUT_SECONDS, type PushGuardConfig, registryPrefix } from '../config.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { FunctionNetwork, PipelineFunction } from '../constructs/pipeline-function.ts';
+import { RedisAclUsers } from '../constructs/redis-acl-users.ts';
 import { PushGuardSecrets } from '../constructs/secrets.ts';
 import { SqsToLambda } from '../constructs/sqs-to-lambda.ts';
 import { WebhookIngress } from '../constructs/webhook-ingress.ts';
@@ -66,6 +68,16 @@ const DESCRIPTIONS: Record<FnName, string> = {
  * and a fast cold start (SendMessage and GetSecretValue, unchanged for years). See README "Deploy".
  */
 const BUNDLED_SDK = new Set<FnName>(['s3-events', 'window-check', 'remediate', 'sweep']);
+
+/** The Redis ACL role each function connects as (notify has no Redis). */
+const REDIS_ROLE_OF: Record<FnName, RedisRole | undefined> = {
+  webhook: 'webhook',
+  's3-events': 'ingest',
+  'window-check': 'window-check',
+  remediate: 'remediate',
+  sweep: 'sweep',
+  notify: undefined,
+};
 
 /** The stateless half as a construct, for any stack (PipelineStack, or PushGuard in a user's). */
 export class PushGuardPipeline extends Construct {
@@ -118,6 +130,8 @@ export class PushGuardPipeline extends Construct {
       resourceName: '*',
     });
     const env = environments(config, stateful, auditBucket);
+    const acl = config.redis.aclUsers ? new RedisAclUsers(this, 'RedisAclUsers') : undefined;
+    const role = (name: FnName) => REDIS_ROLE_OF[name];
     const make = (name: FnName) =>
       new PipelineFunction(this, `${pascal(name)}Fn`, {
         entry: `${dir}/${name}.ts`,
@@ -125,7 +139,10 @@ export class PushGuardPipeline extends Construct {
         // notify talks to SNS, Secrets Manager and Slack only: outside the VPC it needs no NAT.
         network: name === 'notify' ? undefined : network,
         timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS[name]),
-        environment: env[name],
+        environment: {
+          ...env[name],
+          ...(acl && role(name) ? acl.environmentFor(role(name)!) : {}),
+        },
         logRetention: config.logRetentionDays,
         reservedConcurrentExecutions:
           name === 'webhook' ? config.webhook.reservedConcurrency : undefined,
@@ -140,6 +157,9 @@ export class PushGuardPipeline extends Construct {
       sweep: make('sweep'),
       notify: make('notify'),
     };
+    for (const [name, fn] of Object.entries(this.functions) as [FnName, PipelineFunction][]) {
+      if (acl && role(name)) acl.grantRead(fn.function, role(name)!);
+    }
     const fn = (name: FnName) => this.functions[name].function;
 
     // Triggers

@@ -206,6 +206,27 @@ describe('Adapter: SlackNotifier (incoming webhooks, Block Kit)', () => {
     expect(saas.requests.every((r) => r.status === 200)).toBe(true);
   });
 
+  it('routes projects named after prototype members like any other name', async () => {
+    // `constructor` and `__proto__` have no route of their own: the default; `tostring` has one
+    const teamA = JSON.stringify(saas.slackHookUrl('team-a'));
+    const routes = JSON.parse(`{"__proto__": ${teamA}, "tostring": ${teamA}}`);
+    const n = new SlackNotifier({
+      defaultWebhookUrl: saas.slackHookUrl('default'),
+      projectWebhookUrls: new Map([['tostring', saas.slackHookUrl('team-a')]]),
+    });
+    await n.notify(notification('constructor/app'));
+    await n.notify(notification('tostring/app'));
+    await n.notify(notification('valueof/app'));
+    expect(saas.slack.map((d) => d.hook)).toEqual(['default', 'team-a', 'default']);
+    // a plain object of routes is read by its own entries: `__proto__` is a project name there
+    const fromObject = new SlackNotifier({
+      defaultWebhookUrl: saas.slackHookUrl('default'),
+      projectWebhookUrls: routes,
+    });
+    expect(fromObject.webhookFor('__proto__/app')).toBe(saas.slackHookUrl('team-a'));
+    expect(fromObject.webhookFor('constructor/app')).toBe(saas.slackHookUrl('default'));
+  });
+
   it('posts blocks Slack accepts: header, fields, found, done, re-push code block', async () => {
     await slack().notify(notification('team-a/payments-api', { mode: 'dry-run' }));
     const [req] = saas.requests;

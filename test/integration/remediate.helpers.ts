@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { FileAuditLog } from '../../lambdas/adapters/file-audit-log.ts';
 import { RedisDeleteBudget } from '../../lambdas/adapters/redis-delete-budget.ts';
 import { RedisRegistryCache } from '../../lambdas/adapters/redis-registry-cache.ts';
@@ -133,10 +133,12 @@ export async function makeRig(opts: {
   checker?: StorageChecker;
   audit?: AuditLog;
   notifiers?: Notifier[];
+  /** Client options of every connection (e.g. an ACL user's username and password). */
+  redisOptions?: RedisOptions;
 }): Promise<Rig> {
-  const registry = await connectFailFast(redisUrl(), opts.dbs.registry);
-  const core = await connectFailFast(redisUrl(), opts.dbs.core);
-  const state = await connectFailFast(redisUrl(), opts.dbs.state);
+  const registry = await connectFailFast(redisUrl(), opts.dbs.registry, opts.redisOptions);
+  const core = await connectFailFast(redisUrl(), opts.dbs.core, opts.redisOptions);
+  const state = await connectFailFast(redisUrl(), opts.dbs.state, opts.redisOptions);
   const bucket = `registry-${process.pid}-${++bucketSeq}`;
   await opts.s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const auditDir = await mkdtemp(join(tmpdir(), 'pushguard-remediate-'));

@@ -10,13 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticTrace } from '../../bench/synthetic.ts';
 import { connectRedis } from '../../lambdas/adapters/redis-client.ts';
 import { RedisWindowStore } from '../../lambdas/adapters/redis-window-store.ts';
-import {
-  type IngestResult,
-  ingestBatch,
-  type OutboxWindowStore,
-} from '../../lambdas/app/ingest.ts';
+import { type IngestResult, ingestBatch } from '../../lambdas/app/ingest.ts';
 import type { EngineConfig } from '../../lambdas/domain/engine.ts';
-import type { Clock } from '../../lambdas/ports.ts';
+import type { Clock, WindowEvent, WindowStore } from '../../lambdas/ports.ts';
 import { allocateDbs, redisUrlForDb } from '../support/redis.ts';
 import { collectingPublisher, countingRedis, dumpDb, summary } from './window-store.helpers.ts';
 
@@ -27,11 +23,18 @@ const values = (d: Awaited<ReturnType<typeof dumpDb>>) =>
   Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v.value]));
 
 /** The store's apply, closeDue and drain only: ingestBatch applies the batch in one piece. */
-function unstaged(store: RedisWindowStore): OutboxWindowStore {
+function unstaged(store: RedisWindowStore): WindowStore {
   return {
     apply: (events, now) => store.apply(events, now),
     closeDue: (now) => store.closeDue(now),
     drainOutbox: (publish) => store.drainOutbox(publish),
+    stage: () => {
+      const events: WindowEvent[] = [];
+      return {
+        add: (part) => void events.push(...part),
+        apply: (now) => store.apply(events, now),
+      };
+    },
   };
 }
 

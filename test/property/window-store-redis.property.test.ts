@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryWindowStore } from '../../lambdas/adapters/memory-window-store.ts';
 import { connectRedis } from '../../lambdas/adapters/redis-client.ts';
 import { RedisWindowStore } from '../../lambdas/adapters/redis-window-store.ts';
-import { ingestBatch, type OutboxWindowStore } from '../../lambdas/app/ingest.ts';
+import { ingestBatch } from '../../lambdas/app/ingest.ts';
 import type { EngineConfig } from '../../lambdas/domain/engine.ts';
 import type { Finding } from '../../lambdas/domain/types.ts';
+import type { WindowStore } from '../../lambdas/ports.ts';
 import { allocateDbs, redisUrlForDb } from '../support/redis.ts';
 import { batchesOf, ROOT, SEED, type Stream, stream } from './streams.ts';
 
@@ -29,7 +30,7 @@ function inOrder(
   return items.map((x) => JSON.stringify(x)).sort();
 }
 
-async function run(st: Stream, store: OutboxWindowStore) {
+async function run(st: Stream, store: WindowStore) {
   const published: Finding[] = [];
   const publisher = { publish: async (f: readonly Finding[]) => void published.push(...f) };
   const failures: string[] = [];
@@ -43,7 +44,7 @@ async function run(st: Stream, store: OutboxWindowStore) {
     closed.push(inOrder(await store.closeDue(batch.now)));
   }
   closed.push(inOrder(await store.closeDue(batchesOf(st).at(-1)!.now + 10 * ENGINE.windowMs)));
-  await store.drainOutbox?.(async (f) => void published.push(...f));
+  await store.drainOutbox(async (f) => void published.push(...f));
   // The stores close due scopes in their own order (Redis: by deadline, then by name).
   return { failures, closed, published: inOrder(published) };
 }

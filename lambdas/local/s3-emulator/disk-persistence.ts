@@ -89,6 +89,8 @@ export class DiskPersistence implements VersionObserver {
   private seq = 0;
   /** Data file of each version file id, to remove the old one when a version is replaced. */
   private readonly dataFiles = new Map<string, string>();
+  /** Shard directories known to exist (one mkdir each, not one per write). */
+  private readonly shards = new Set<string>();
 
   constructor(dir: string) {
     this.dir = dir;
@@ -151,7 +153,10 @@ export class DiskPersistence implements VersionObserver {
   versionAdded(bucket: string, version: ObjectVersion): void {
     const id = versionFileId(version.key, version.versionId);
     const dir = join(this.dir, bucketDir(bucket), 'objects', id.slice(0, 2));
-    mkdirSync(dir, { recursive: true });
+    if (!this.shards.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.shards.add(dir);
+    }
     const seq = ++this.seq;
     const meta: VersionMeta = {
       key: version.key,

@@ -143,21 +143,8 @@ function openDataDir(dir: string, store: FauxS3Store & EmulatorStore) {
   }
 }
 
-export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emulator> {
-  const internals = await fauxqsInternals();
-  const store = new EmulatorS3Store();
-  const sqsStore = new internals.SqsStore();
-  const snsStore = new internals.SnsStore();
-  const region = options.region ?? 'us-east-1';
-  const additions = options.additions ?? ADDITIONS;
-  const app = buildApp({
-    logger: false,
-    host: '127.0.0.1',
-    defaultRegion: region,
-    // The declared store types are fauxqs's own classes, which it does not export.
-    stores: { s3Store: store, sqsStore, snsStore } as never,
-  });
-  const ctx: S3Context = { store, internals };
+/** In an `onRequest` hook: the first addition that matches answers; fauxqs answers the rest. */
+function routeAdditions(app: FauxqsApp, additions: readonly S3Addition[], ctx: S3Context): void {
   app.addHook('onRequest', async (request, reply) => {
     const call = callOf(request);
     if (!call) return;
@@ -176,6 +163,23 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
     }
     return reply;
   });
+}
+
+export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emulator> {
+  const internals = await fauxqsInternals();
+  const store = new EmulatorS3Store();
+  const sqsStore = new internals.SqsStore();
+  const snsStore = new internals.SnsStore();
+  const region = options.region ?? 'us-east-1';
+  const additions = options.additions ?? ADDITIONS;
+  const app = buildApp({
+    logger: false,
+    host: '127.0.0.1',
+    defaultRegion: region,
+    // The declared store types are fauxqs's own classes, which it does not export.
+    stores: { s3Store: store, sqsStore, snsStore } as never,
+  });
+  routeAdditions(app, additions, { store, internals });
 
   const listeners: ((change: ObjectChange) => void)[] = [];
   store.onChange = (change) => {
@@ -184,7 +188,13 @@ export async function startS3Emulator(options: S3EmulatorOptions): Promise<S3Emu
   const persisted = options.dataDir ? openDataDir(options.dataDir, store) : undefined;
   for (const bucket of options.buckets ?? []) store.createBucket(bucket);
 
-  await app.listen({ host: '127.0.0.1', port: options.port });
+  try {
+    await app.listen({ host: '127.0.0.1', port: options.port });
+  } catch (err) {
+    // The directory stays usable by the next start (the port was taken, say).
+    persisted?.release();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const nextSequencer = createSequencer();

@@ -180,4 +180,16 @@ describe('S3 emulator: --data-dir keeps the buckets on disk', () => {
     running.push(b);
     expect(readFileSync(join(dir, '.lock'), 'utf8')).toBe(String(process.pid));
   });
+
+  it('a start that fails (port taken) leaves the directory unlocked', async () => {
+    const a = await start(tempDir());
+    running.push(a);
+    const dir = tempDir();
+    await expect(
+      startS3Emulator({ port: a.emu.port, buckets: [Bucket], dataDir: dir })
+    ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    const b = await start(dir);
+    running.push(b);
+    expect(b.emu.storage.dataDir).toBe(dir);
+  });
 });

@@ -128,11 +128,9 @@ describe('Function: ingestBatch()', () => {
   });
 
   it('fails every record that carried events when the store throws, and still reports the bad one', async () => {
-    const down: WindowStore = {
-      apply: async () => {
-        throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
-      },
-      closeDue: async () => ({ findings: [], checks: [] }),
+    const down: WindowStore = new MemoryWindowStore({ engine: ENGINE });
+    down.apply = async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
     };
     const good = trace('e1-push').slice(0, 3);
     const result = await ingestBatch([...good, { id: 'bad', body: 'nope' }], {
