@@ -98,6 +98,8 @@ export class PushGuardPipeline extends Construct {
       redisCidr: config.redisCidr,
       redisSecurityGroupId: config.redisSecurityGroupId,
       securityGroupId: config.securityGroupId,
+      egress: config.egress.mode,
+      routeTableIds: config.egress.routeTableIds,
     });
     const secrets = new PushGuardSecrets(this, 'Secrets', {
       webhookSecretArn: config.webhook.secretArn,
