@@ -67,6 +67,29 @@ export const pushGuardConfigSchema = z.object({
       perFinding: z.number().int().min(1).max(10_000).default(10),
     })
     .prefault({}),
+  /**
+   * Put lost data back when the bucket still references it (enforce only): sources tried in
+   * order. Grants the remediate function PutObject on `<root>/docker/registry/v2/blobs/*`,
+   * GetObjectVersion and ListBucketVersions; nothing when off.
+   */
+  restore: z
+    .object({
+      enabled: z.boolean().default(false),
+      sources: z
+        .array(
+          z.discriminatedUnion('type', [
+            z.object({ type: z.literal('s3-versions') }),
+            z.object({
+              type: z.literal('registry'),
+              url: z.url({ protocol: /^https?$/ }),
+              credentialsSecretArn: secretArn.optional(),
+            }),
+            z.object({ type: z.literal('cache-layer') }),
+          ])
+        )
+        .min(1, 'needs at least one source'),
+    })
+    .optional(),
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-...)'),
   subnetIds: z
     .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id (subnet-...)'))

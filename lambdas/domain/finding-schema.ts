@@ -36,22 +36,34 @@ const isoTime = z
   .string()
   .refine((s) => ISO_TIME.test(s) && !Number.isNaN(Date.parse(s)), 'not an ISO-8601 time');
 
-export const FindingSchema = z.strictObject({
-  id: z.string().min(1).max(1024),
-  kind: z.enum(KINDS),
-  repository: z.string().refine(isValidRepositoryName, 'not a valid repository name'),
-  digest: z
-    .string()
-    .refine((d) => parseDigest(d) !== undefined, 'not a valid digest')
-    .optional(),
-  tag: z.string().refine(isValidTag, 'not a valid tag').optional(),
-  uploadId: z.string().refine(isValidUploadId, 'not a valid upload id').optional(),
-  firstSeen: isoTime,
-  lastSeen: isoTime,
-  evidence: z.array(z.string()),
-  verified: z.boolean(),
-  action: z.enum(ACTIONS),
-});
+export const FindingSchema = z
+  .strictObject({
+    id: z.string().min(1).max(1024),
+    kind: z.enum(KINDS),
+    // Empty only for blob-data-removed (data no repository is known to link): see below.
+    repository: z.string(),
+    digest: z
+      .string()
+      .refine((d) => parseDigest(d) !== undefined, 'not a valid digest')
+      .optional(),
+    tag: z.string().refine(isValidTag, 'not a valid tag').optional(),
+    uploadId: z.string().refine(isValidUploadId, 'not a valid upload id').optional(),
+    firstSeen: isoTime,
+    lastSeen: isoTime,
+    evidence: z.array(z.string()),
+    verified: z.boolean(),
+    action: z.enum(ACTIONS),
+  })
+  .superRefine((f, ctx) => {
+    const unlinked = f.kind === 'blob-data-removed' && f.repository === '';
+    if (!unlinked && !isValidRepositoryName(f.repository)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['repository'],
+        message: 'not a valid repository name',
+      });
+    }
+  });
 
 /** A finding from a message body (JSON text or parsed); MalformedEventError naming the field. */
 export function parseFinding(body: unknown): Finding {

@@ -32,6 +32,7 @@ import {
   nagText,
   pascal,
 } from './pipeline-helpers.ts';
+import { grantRestore } from './restore-grants.ts';
 import { auditBucketName, type StatefulResources } from './stateful-stack.ts';
 
 export interface PushGuardPipelineProps {
@@ -257,6 +258,7 @@ export class PushGuardPipeline extends Construct {
         }
       );
     }
+    grantRestore(this, this.functions.remediate, config, prefix);
     grantSecretValue(fn('notify'), secrets.slackWebhook);
     acknowledgeFunctionFindings(this.functions, prefix, config.registryBucketName);
     for (const name of ['s3-events', 'remediate'] as const) {
