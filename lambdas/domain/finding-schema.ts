@@ -36,22 +36,30 @@ const isoTime = z
   .string()
   .refine((s) => ISO_TIME.test(s) && !Number.isNaN(Date.parse(s)), 'not an ISO-8601 time');
 
-export const FindingSchema = z.strictObject({
-  id: z.string().min(1).max(1024),
-  kind: z.enum(KINDS),
-  repository: z.string().refine(isValidRepositoryName, 'not a valid repository name'),
-  digest: z
-    .string()
-    .refine((d) => parseDigest(d) !== undefined, 'not a valid digest')
-    .optional(),
-  tag: z.string().refine(isValidTag, 'not a valid tag').optional(),
-  uploadId: z.string().refine(isValidUploadId, 'not a valid upload id').optional(),
-  firstSeen: isoTime,
-  lastSeen: isoTime,
-  evidence: z.array(z.string()),
-  verified: z.boolean(),
-  action: z.enum(ACTIONS),
-});
+export const FindingSchema = z
+  .strictObject({
+    id: z.string().min(1).max(1024),
+    kind: z.enum(KINDS),
+    // empty only for removed blob data no known repository links (domain/removal.ts)
+    repository: z
+      .string()
+      .refine((r) => r === '' || isValidRepositoryName(r), 'not a valid repository name'),
+    digest: z
+      .string()
+      .refine((d) => parseDigest(d) !== undefined, 'not a valid digest')
+      .optional(),
+    tag: z.string().refine(isValidTag, 'not a valid tag').optional(),
+    uploadId: z.string().refine(isValidUploadId, 'not a valid upload id').optional(),
+    firstSeen: isoTime,
+    lastSeen: isoTime,
+    evidence: z.array(z.string()),
+    verified: z.boolean(),
+    action: z.enum(ACTIONS),
+  })
+  .refine((f) => f.repository !== '' || f.kind === 'blob-data-removed', {
+    path: ['repository'],
+    message: 'required for this kind',
+  });
 
 /** A finding from a message body (JSON text or parsed); MalformedEventError naming the field. */
 export function parseFinding(body: unknown): Finding {
