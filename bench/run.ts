@@ -25,6 +25,8 @@ const SUITES = [
   'cli',
   'restore',
   'local-data',
+  'sweep',
+  'bundles',
 ];
 
 async function main(): Promise<void> {

@@ -11,6 +11,27 @@ const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const secretArn = z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, 'must be a secret ARN');
 /** SQS queue URL (emulators use hosts like `sqs.us-east-1.127.0.0.1`, so no strict URL check). */
+/** `[{"type":"s3-versions"},{"type":"registry","url":…,"credentialsSecretArn":…},{"type":"cache-layer"}]` */
+export const RestoreSourceConfig = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('s3-versions') }),
+  z.object({
+    type: z.literal('registry'),
+    url: z.url({ protocol: /^https?$/ }),
+    credentialsSecretArn: secretArn.optional(),
+  }),
+  z.object({ type: z.literal('cache-layer') }),
+]);
+const restoreSources = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(RestoreSourceConfig).min(1));
 const queueUrl = z.string().regex(/^https?:\/\/[^\s/]+\/\S+$/, 'must be an SQS queue URL');
 const csvArns = z
   .string()
@@ -65,6 +86,8 @@ const SECTIONS = {
       CAP_PER_RUN: int(0, 10_000).default(20),
       CAP_PER_HOUR: int(0, 100_000).default(100),
       CAP_PER_FINDING: int(1, 10_000).default(10),
+      /** Restore sources in order (JSON); absent: restore off (lib/ sets it only when enabled). */
+      RESTORE_SOURCES: restoreSources.optional(),
     })
     .transform((e) => ({
       mode: e.PUSHGUARD_MODE,
@@ -72,6 +95,7 @@ const SECTIONS = {
       cacheLayerDb: e.CACHE_LAYER_DB,
       settleMs: e.SETTLE_SECONDS * 1000,
       caps: { perRun: e.CAP_PER_RUN, perHour: e.CAP_PER_HOUR, perFinding: e.CAP_PER_FINDING },
+      restoreSources: e.RESTORE_SOURCES ?? [],
     })),
   /** Optional integrations: each is present only when its variables are set. */
   integrations: z

@@ -142,7 +142,8 @@ export function redisAcls(prefix = 'pushguard:'): RoleAcl[] {
     {
       role: 'sweep',
       username: 'pushguard-sweep',
-      keys: remediatorKeys,
+      // plus where the last sweep stopped (lambdas/adapters/redis-sweep-progress.ts)
+      keys: [...remediatorKeys, `${prefix}sweep:*`],
       commands: [...CONNECT, ...REMEDIATOR],
       why: 'audits the registry cache (SCAN/SSCAN) and remediates what it finds, as remediate',
     },

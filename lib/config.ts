@@ -67,6 +67,29 @@ export const pushGuardConfigSchema = z.object({
       perFinding: z.number().int().min(1).max(10_000).default(10),
     })
     .prefault({}),
+  /**
+   * Put lost data back when the bucket still references it (enforce only): sources tried in
+   * order. Grants the remediate function PutObject on `<root>/docker/registry/v2/blobs/*`,
+   * GetObjectVersion and ListBucketVersions; nothing when off.
+   */
+  restore: z
+    .object({
+      enabled: z.boolean().default(false),
+      sources: z
+        .array(
+          z.discriminatedUnion('type', [
+            z.object({ type: z.literal('s3-versions') }),
+            z.object({
+              type: z.literal('registry'),
+              url: z.url({ protocol: /^https?$/ }),
+              credentialsSecretArn: secretArn.optional(),
+            }),
+            z.object({ type: z.literal('cache-layer') }),
+          ])
+        )
+        .min(1, 'needs at least one source'),
+    })
+    .optional(),
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-...)'),
   subnetIds: z
     .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id (subnet-...)'))
@@ -105,6 +128,21 @@ export const pushGuardConfigSchema = z.object({
    * replaces whatever role the account had).
    */
   apiAccessLogs: z.enum(['off', 'existing-account-role', 'manage-account-role']).default('off'),
+  /**
+   * How the VPC functions (all but notify) reach AWS APIs and the internet:
+   * - `nat` (default): the subnets already route 0.0.0.0/0 to a NAT gateway (AWS APIs, Jira, GitHub);
+   * - `vpc-endpoints`: the stack creates endpoints for S3 (gateway, on `routeTableIds`), SQS, SNS
+   *   and Secrets Manager (interface); there is no internet path, so Jira and GitHub must be off.
+   */
+  egress: z
+    .object({
+      mode: z.enum(['nat', 'vpc-endpoints']).default('nat'),
+      /** Route tables of the subnets, for the S3 gateway endpoint (vpc-endpoints only). */
+      routeTableIds: z
+        .array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, 'must be rtb-...'))
+        .optional(),
+    })
+    .prefault({}),
   slack: z.object({ webhookSecretArn: secretArn, channel: z.string().optional() }).optional(),
   jira: z
     .object({
@@ -149,6 +187,25 @@ function crossFieldProblems(raw: Record<string, unknown>): string[] {
   }
   if (typeof redis.db === 'number' && redis.db === raw.cacheLayerDb) {
     problems.push('redis.db: must differ from cacheLayerDb');
+  }
+  const egress = (raw.egress ?? {}) as Record<string, unknown>;
+  if (egress.mode === 'vpc-endpoints') {
+    for (const tool of ['jira', 'github'] as const) {
+      if (raw[tool]) {
+        problems.push(
+          `${tool}: egress.mode "vpc-endpoints" gives the VPC functions no internet path, so ` +
+            `remediate and sweep could never reach ${tool === 'jira' ? 'Jira' : 'GitHub'}; ` +
+            `remove ${tool}, or use egress.mode "nat" (subnets with a NAT gateway)`
+        );
+      }
+    }
+    const tables = egress.routeTableIds;
+    if (!Array.isArray(tables) || tables.length === 0) {
+      problems.push(
+        'egress.routeTableIds: egress.mode "vpc-endpoints" needs the subnets\' route tables ' +
+          '(the S3 gateway endpoint is added to them)'
+      );
+    }
   }
   if (!raw.securityGroupId && !raw.redisCidr && !raw.redisSecurityGroupId) {
     problems.push('redisCidr: set redisCidr or redisSecurityGroupId (or securityGroupId)');

@@ -81,9 +81,19 @@ export class S3BlobStager {
       await inFlight;
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== input.digest) {
-        await upload?.abort();
+        // Without s3:AbortMultipartUpload the incomplete upload (never an object) is left to the
+        // bucket's AbortIncompleteMultipartUpload rule.
+        const aborted = upload
+          ? await upload.abort().then(
+              () => true,
+              () => false
+            )
+          : true;
+        const left = aborted
+          ? ''
+          : ' (its incomplete multipart upload is left to the lifecycle rule)';
         return {
-          failed: `${input.origin} served ${size} bytes hashing to ${actual}, not ${input.digest}; nothing written`,
+          failed: `${input.origin} served ${size} bytes hashing to ${actual}, not ${input.digest}; nothing written${left}`,
         };
       }
       const rest = Buffer.concat(parts, buffered);

@@ -40,10 +40,8 @@ export const FindingSchema = z
   .strictObject({
     id: z.string().min(1).max(1024),
     kind: z.enum(KINDS),
-    // empty only for removed blob data no known repository links (domain/removal.ts)
-    repository: z
-      .string()
-      .refine((r) => r === '' || isValidRepositoryName(r), 'not a valid repository name'),
+    // Empty only for blob-data-removed (data no repository is known to link): see below.
+    repository: z.string(),
     digest: z
       .string()
       .refine((d) => parseDigest(d) !== undefined, 'not a valid digest')
@@ -56,9 +54,15 @@ export const FindingSchema = z
     verified: z.boolean(),
     action: z.enum(ACTIONS),
   })
-  .refine((f) => f.repository !== '' || f.kind === 'blob-data-removed', {
-    path: ['repository'],
-    message: 'required for this kind',
+  .superRefine((f, ctx) => {
+    const unlinked = f.kind === 'blob-data-removed' && f.repository === '';
+    if (!unlinked && !isValidRepositoryName(f.repository)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['repository'],
+        message: 'not a valid repository name',
+      });
+    }
   });
 
 /** A finding from a message body (JSON text or parsed); MalformedEventError naming the field. */

@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -47,6 +47,17 @@ export interface FunctionNetworkProps {
    */
   readonly redisSecurityGroupId?: string;
   /**
+   * `vpc-endpoints`: create endpoints for S3 (gateway, on `routeTableIds`), SQS, SNS and Secrets
+   * Manager (interface, private DNS) in the subnets; `nat`: the subnets' NAT is used.
+   * @default 'nat'
+   */
+  readonly egress?: 'nat' | 'vpc-endpoints';
+  /**
+   * Route tables of the subnets (S3 gateway endpoint).
+   * @default - none (required with `vpc-endpoints`)
+   */
+  readonly routeTableIds?: readonly string[];
+  /**
    * Use this existing security group as is instead of creating one.
    * @default - a new security group with egress to Redis and HTTPS only
    */
@@ -67,6 +78,9 @@ export class FunctionNetwork extends Construct {
     }
     if (!Number.isInteger(props.redisPort) || props.redisPort < 1 || props.redisPort > 65535) {
       problems.push(`redisPort must be 1..65535, got ${props.redisPort}`);
+    }
+    if (props.egress === 'vpc-endpoints' && (props.routeTableIds ?? []).length === 0) {
+      problems.push('routeTableIds are required with egress vpc-endpoints (S3 gateway endpoint)');
     }
     assertValidProps('FunctionNetwork', problems);
 
@@ -109,8 +123,42 @@ export class FunctionNetwork extends Construct {
     }
     sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs and SaaS');
     this.securityGroup = sg;
+    if (props.egress === 'vpc-endpoints') this.addEndpoints(props.routeTableIds ?? []);
+  }
+
+  /** The AWS APIs the VPC functions call, reachable without NAT. */
+  private addEndpoints(routeTableIds: readonly string[]): void {
+    new ec2.CfnVPCEndpoint(this, 'S3Endpoint', {
+      vpcId: this.vpc.vpcId,
+      serviceName: `com.amazonaws.${Stack.of(this).region}.s3`,
+      vpcEndpointType: 'Gateway',
+      routeTableIds: [...routeTableIds],
+    });
+    const endpointSg = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc: this.vpc,
+      description: 'PushGuard VPC endpoints: HTTPS from the functions only',
+      allowAllOutbound: false,
+    });
+    endpointSg.addIngressRule(this.securityGroup, ec2.Port.tcp(443), 'HTTPS from PushGuard');
+    for (const [id, service] of INTERFACE_ENDPOINTS) {
+      new ec2.InterfaceVpcEndpoint(this, id, {
+        vpc: this.vpc,
+        service,
+        subnets: this.subnets,
+        securityGroups: [endpointSg],
+        privateDnsEnabled: true,
+        open: false,
+      });
+    }
   }
 }
+
+/** Interface endpoints of `vpc-endpoints` egress (S3 is a gateway endpoint, free). */
+export const INTERFACE_ENDPOINTS: readonly [string, ec2.InterfaceVpcEndpointAwsService][] = [
+  ['SqsEndpoint', ec2.InterfaceVpcEndpointAwsService.SQS],
+  ['SnsEndpoint', ec2.InterfaceVpcEndpointAwsService.SNS],
+  ['SecretsManagerEndpoint', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
+];
 
 export interface PipelineFunctionProps {
   /** Absolute path of the handler module (exports `handler`). */

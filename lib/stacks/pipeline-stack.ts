@@ -32,6 +32,7 @@ import {
   nagText,
   pascal,
 } from './pipeline-helpers.ts';
+import { grantRestore } from './restore-grants.ts';
 import { auditBucketName, type StatefulResources } from './stateful-stack.ts';
 
 export interface PushGuardPipelineProps {
@@ -97,6 +98,8 @@ export class PushGuardPipeline extends Construct {
       redisCidr: config.redisCidr,
       redisSecurityGroupId: config.redisSecurityGroupId,
       securityGroupId: config.securityGroupId,
+      egress: config.egress.mode,
+      routeTableIds: config.egress.routeTableIds,
     });
     const secrets = new PushGuardSecrets(this, 'Secrets', {
       webhookSecretArn: config.webhook.secretArn,
@@ -255,6 +258,7 @@ export class PushGuardPipeline extends Construct {
         }
       );
     }
+    grantRestore(this, this.functions.remediate, config, prefix);
     grantSecretValue(fn('notify'), secrets.slackWebhook);
     acknowledgeFunctionFindings(this.functions, prefix, config.registryBucketName);
     for (const name of ['s3-events', 'remediate'] as const) {

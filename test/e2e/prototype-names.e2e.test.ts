@@ -92,14 +92,13 @@ describe('PushGuard e2e: prototype-named tags and projects through a real regist
       expect((await fetchManifest(stack.registry.url, repo, tag)).status).toBe(200);
     expect(await stack.cache.exists(`blobs::${m}`)).toBe(1);
 
-    // Stale: the manifest deleted and its data removed from S3 (PushGuard clears blobs::<M> on
-    // the removal), then the entry put back as a second registry on this Redis would.
+    // Stale: the manifest deleted and its data removed from S3; the cache key stays.
     const del = await fetch(`${stack.registry.url}/v2/${repo}/manifests/${m}`, {
       method: 'DELETE',
     });
     expect(del.status).toBe(202);
+    // Cleared on the removal (issue 12), then cached again as a registry sharing the DB would.
     await removeAndRecache(stack, m);
-    expect(await stack.cache.exists(`blobs::${m}`)).toBe(1);
     const again = await pushOk(img, repo, '__proto__');
     expect(again).toBe(m);
     expect((await fetchManifest(stack.registry.url, repo, '__proto__')).status).toBe(404);
@@ -126,10 +125,6 @@ describe('PushGuard e2e: prototype-named tags and projects through a real regist
     expect(stack.pg.stderr()).not.toMatch(/failed|TypeError|not a valid float/);
     const findings = stack.pg.events('finding').map((e) => findingOf(e));
     expect(findings.filter((f) => f.digest !== m)).toEqual([]);
-    expect(findings.map((f) => f.kind).sort()).toEqual([
-      'blob-data-removed',
-      'manifest-data-missing',
-    ]);
     expect(Object.prototype).toEqual({});
   }, 120_000);
 });

@@ -19,6 +19,7 @@ import { type ConfigFor, type Env, loadConfig } from '../../config.ts';
 import type { TicketTracker } from '../../ports.ts';
 import { observed } from './aws-client.ts';
 import { redisFor } from './redis.ts';
+import { removalDeps, restoreDeps } from './restore.ts';
 import { secrets } from './secrets.ts';
 import { systemClock } from './system-clock.ts';
 
@@ -41,11 +42,19 @@ export async function remediatorGraph(
     redisFor(redis, registryDb),
   ]);
   const cacheLayerDb = remediation.cacheLayerDb;
-  const cacheLayer =
-    cacheLayerDb === undefined
-      ? undefined
-      : new RedisRegistryCache(await redisFor(redis, cacheLayerDb), { store: 'cache-layer' });
+  const cacheLayerRedis =
+    cacheLayerDb === undefined ? undefined : await redisFor(redis, cacheLayerDb);
+  const cacheLayer = cacheLayerRedis
+    ? new RedisRegistryCache(cacheLayerRedis, { store: 'cache-layer' })
+    : undefined;
   const s3 = observed(new S3Client({}));
+  const restore = restoreDeps({
+    sources: remediation.restoreSources,
+    s3,
+    bucket: registry.bucket,
+    rootDirectory: registry.rootDirectory,
+    cacheLayerRedis,
+  });
   const deps: RemediatorDeps = {
     checker: new S3StorageChecker({ bucket: registry.bucket, client: s3 }),
     registryCache: new RedisRegistryCache(registryRedis, { store: 'registry' }),
@@ -63,6 +72,8 @@ export async function remediatorGraph(
       rootDirectory: registry.rootDirectory,
       client: s3,
     }),
+    ...(restore ? { restore } : {}),
+    removal: removalDeps(state),
     config: {
       mode: remediation.mode,
       settleMs: remediation.settleMs,

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { normalizeMessage } from '../../../lambdas/domain/events.ts';
+import { parseFinding } from '../../../lambdas/domain/finding-schema.ts';
 import { planRemediation } from '../../../lambdas/domain/remediation.ts';
 import { isRemoval, isSweep, removalFinding } from '../../../lambdas/domain/removal.ts';
 import { linksTo, restoreTarget } from '../../../lambdas/domain/restore.ts';
@@ -126,6 +127,14 @@ describe('removal', () => {
     expect(plan.repushCommand).toBeUndefined();
     const off = { rootDirectory: '', registryHost: 'h', cacheLayer: false };
     expect(planRemediation({ ...f, verified: false }, off).keys).toEqual([]);
+  });
+
+  it('the finding schema takes an empty repository for a removal only', () => {
+    const f = removalFinding({ digest: D, root: '', at: Date.UTC(2026, 0, 1), evidence: [] });
+    expect(parseFinding(JSON.stringify(f))).toEqual(f);
+    expect(() => parseFinding({ ...f, kind: 'layer-data-missing' })).toThrow(
+      /finding\.repository: not a valid repository name/
+    );
   });
 
   it('a sweep starts at the threshold', () => {
