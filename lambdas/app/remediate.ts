@@ -12,14 +12,15 @@
  *     references is put back from a verified copy, and its cache entry is kept (`restored`);
  *     `blob-data-removed` findings go to `clearRemoval` (remediate-removal.ts, own budget, GC
  *     sweeps); during a sweep, data-missing findings clear on that budget too, unnotified;
- *  3. `snapshotKeys`: the cache DBs are checked to be what they claim (requirement 6), the keys
- *     are snapshotted (nothing cached → `nothing-cached`);
- *  5. caps per finding, per run and per hour (remediate-caps.ts): a finding over a cap is not
- *     touched and is collected; `endRun()` turns everything collected into ONE ticket (requirement 7);
+ *  3. `snapshotKeys`: the cache DBs are checked to be what they claim (requirement 6), and
+ *  4. the keys are snapshotted (nothing cached → `nothing-cached`);
+ *  5. `caps.check` (remediate-caps.ts): caps per finding, per run and per hour; a finding over a
+ *     cap is not touched and is collected; `endRun()` turns them into ONE ticket (requirement 7);
  *  6. `writeAudit`: the write-ahead audit record (evidence + snapshots) is written FIRST; if that
  *     fails nothing is deleted and the error is thrown (requirement 9). Dry-run stops here;
  *  7. `compareAndDelete`: a key goes only if it still holds the snapshot (requirement 8);
  *  8. `notifyOutcome`: notifiers are called (retried, failures counted); they never block or undo.
+ * Steps 3–8 run in `clearKeys` (remediate-clear.ts).
  *
  * A plan without keys opens a ticket (action `open-ticket`) and/or notifies (`keyless`).
  */
