@@ -54,6 +54,17 @@ describe('cdk-nag', () => {
     expect(findings(appWith(config).app)).toEqual([]);
   });
 
+  it('reports zero findings with vpc-endpoints egress, managed access logs and reserved concurrency', () => {
+    const base = exampleConfig();
+    const config = {
+      ...base,
+      egress: { mode: 'vpc-endpoints', routeTableIds: ['rtb-0123456789abcdef0'] },
+      apiAccessLogs: 'manage-account-role',
+      webhook: { ...(base.webhook as object), reservedConcurrency: 10 },
+    };
+    expect(findings(appWith(config).app)).toEqual([]);
+  });
+
   it('runs the packs registered the way bin/app.ts does: clean app passes, a bad queue fails', () => {
     const report = (app: App) => {
       let error: unknown;
