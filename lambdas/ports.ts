@@ -174,3 +174,32 @@ export interface SweepProgress {
   /** Saves the cursor ('0' when a whole pass is done: the next run starts over). */
   save(cursor: string): Promise<void>;
 }
+
+/** One notification rule of a bucket (S3 → SQS/SNS/Lambda). */
+export interface BucketNotificationRule {
+  id: string;
+  target: string;
+  events: string[];
+  prefix: string;
+  suffix: string;
+}
+
+/** Read-only AWS facts `pushguard preflight` checks a first deploy against. */
+export interface PreflightAws {
+  bucketNotifications(
+    bucket: string
+  ): Promise<{ rules: BucketNotificationRule[]; eventBridge: boolean }>;
+  /** The account's API Gateway CloudWatch role, if set. */
+  apiGatewayCloudWatchRole(): Promise<string | undefined>;
+  concurrency(): Promise<{ limit: number; unreserved: number }>;
+  /** The routes of each subnet's route table (explicit association, else the VPC's main one). */
+  subnetRoutes(
+    vpcId: string,
+    subnetIds: readonly string[]
+  ): Promise<
+    { subnetId: string; routeTableId?: string; routes: { destination: string; target: string }[] }[]
+  >;
+  vpcEndpoints(
+    vpcId: string
+  ): Promise<{ service: string; type: string; privateDns: boolean; routeTableIds: string[] }[]>;
+}

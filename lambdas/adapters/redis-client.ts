@@ -9,7 +9,7 @@
  *   is why every write path here is idempotent or compare-and-set).
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { ConfigError } from '../domain/errors.ts';
+import { ConfigError, PushGuardError } from '../domain/errors.ts';
 
 export interface RedisClientOptions {
   /** Per-command timeout in ms. @default 5000 */
@@ -77,14 +77,59 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
   return client;
 }
 
+/** The connection could not be made; the message names the likely cause. */
+export class RedisConnectError extends PushGuardError {}
+
+/** What a failed connect means, in words an operator can act on. */
+export function connectFailure(url: string, err: unknown): RedisConnectError {
+  const parsed = new URL(url);
+  const where = `redis ${parsed.hostname}:${parsed.port || 6379}`;
+  const tls = parsed.protocol === 'rediss:';
+  const e = err as { message?: string; code?: string };
+  const text = `${e.code ?? ''} ${e.message ?? String(err)}`;
+  let cause: string;
+  if (/WRONGPASS|invalid password|invalid username-password/i.test(text)) {
+    cause = parsed.password
+      ? 'refused the password (WRONGPASS): the AUTH secret does not match (or the ACL user)'
+      : 'refused the connection (WRONGPASS)';
+  } else if (/NOAUTH|Authentication required/i.test(text)) {
+    cause = 'requires a password (NOAUTH) and none was given: set the AUTH secret';
+  } else if (
+    tls &&
+    /ECONNRESET|EPROTO|SSL|TLS|wrong version|closed|ETIMEDOUT|timed? ?out/i.test(text)
+  ) {
+    cause = 'broke off the TLS handshake: it may not speak TLS (set TLS off for this Redis)';
+  } else if (!tls && /Connection is closed|ECONNRESET/i.test(text)) {
+    cause = 'closed the connection before answering: it may expect TLS (set TLS on)';
+  } else if (/ECONNREFUSED/.test(text)) {
+    cause = 'refused the connection (ECONNREFUSED): wrong host or port, or Redis is down';
+  } else if (/ETIMEDOUT|timed? ?out/i.test(text)) {
+    cause = 'did not answer in time: check the security group, the subnets and the port';
+  } else if (/ENOTFOUND|EAI_AGAIN/.test(text)) {
+    cause = 'has a host name that does not resolve';
+  } else {
+    cause = `could not be reached (${text.trim()})`;
+  }
+  return new RedisConnectError(`${where} db ${parsed.pathname.slice(1) || 0} ${cause}`, {
+    cause: err,
+  });
+}
+
 /** Builds a client and waits until it is connected (and the DB selected). */
 export async function connectRedis(url: string, options: RedisClientOptions = {}): Promise<Redis> {
   const client = createRedisClient(url, options);
+  // ioredis rejects connect() with "Connection is closed."; the cause (NOAUTH, WRONGPASS, a TLS
+  // error) came as the first 'error' event before it.
+  const seen: Error[] = [];
+  const note = (e: Error) => seen.push(e);
+  client.on('error', note);
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw err;
+    throw connectFailure(url, seen[0] ?? err);
+  } finally {
+    client.off('error', note);
   }
   return client;
 }

@@ -18,7 +18,12 @@ export class SecretsManagerSecrets {
   async get(arn: string): Promise<string> {
     const hit = this.cache.get(arn);
     if (hit && hit.until > this.now()) return hit.value;
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: arn }));
+    let out: { SecretString?: string };
+    try {
+      out = await this.client.send(new GetSecretValueCommand({ SecretId: arn }));
+    } catch (err) {
+      throw secretFailure(arn, err);
+    }
     const raw = out.SecretString;
     if (raw === undefined) throw new ConfigError([`secret ${arn} has no string value`]);
     const value = pickField(raw);
@@ -43,4 +48,22 @@ function pickField(raw: string): string {
     // not JSON after all: the whole string is the secret
   }
   return raw;
+}
+
+/** A secret that cannot be read, with the cause named (missing, not allowed, wrong region...). */
+function secretFailure(arn: string, err: unknown): Error {
+  const name = (err as { name?: string }).name ?? '';
+  const region = arn.split(':')[3] ?? '?';
+  if (name === 'ResourceNotFoundException') {
+    return new ConfigError([
+      `secret ${arn} not found (ResourceNotFoundException): check the ARN, and that it is in ${region}, the region the function reads it in`,
+    ]);
+  }
+  if (name === 'AccessDeniedException') {
+    return new ConfigError([`secret ${arn}: the function's role may not read it (AccessDenied)`]);
+  }
+  if (name === 'DecryptionFailure') {
+    return new ConfigError([`secret ${arn}: its KMS key may not be used by the function's role`]);
+  }
+  return err instanceof Error ? err : new Error(String(err));
 }

@@ -14,12 +14,19 @@
 import { Command, CommanderError } from 'commander';
 import { register as audit } from './commands/audit.ts';
 import { register as local } from './commands/local.ts';
+import { register as preflight } from './commands/preflight.ts';
 import { register as replay } from './commands/replay.ts';
 import { register as restore } from './commands/restore.ts';
 import { VERSION } from './defaults.ts';
 
 /** Every command, in the order `--help` lists them. */
-const COMMANDS: readonly ((program: Command) => void)[] = [replay, local, audit, restore];
+const COMMANDS: readonly ((program: Command) => void)[] = [
+  replay,
+  local,
+  audit,
+  restore,
+  preflight,
+];
 
 export function buildProgram(): Command {
   const program = new Command('pushguard')

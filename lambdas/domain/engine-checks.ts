@@ -54,7 +54,8 @@ function onLinkAnswer(
   hook.linkCheck = e.presence;
   pushEvidence(hook.evidence, line);
   if (e.presence === 'missing' && hook.attempts > 0) {
-    out.findings.push(webhookFinding(c.repository, c.digest, hook, now, true));
+    const { repository, digest } = c;
+    out.findings.push(webhookFinding({ repository, digest, hook, now, verified: true }));
     repo.webhooks.delete(c.digest);
   }
 }

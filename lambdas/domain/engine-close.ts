@@ -159,7 +159,8 @@ function closeWebhooks({ name, repo, now, cfg, out }: Closing): void {
       cfg.reportUnverified ||
       hook.attempts >= maxAttempts(cfg)
     ) {
-      out.findings.push(webhookFinding(name, digest, hook, now, hook.linkCheck === 'missing'));
+      const verified = hook.linkCheck === 'missing';
+      out.findings.push(webhookFinding({ repository: name, digest, hook, now, verified }));
       repo.webhooks.delete(digest);
     } else {
       hook.attempts += 1;

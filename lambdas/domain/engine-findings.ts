@@ -177,13 +177,15 @@ function reportPendingManifests(
   }
 }
 
-export function webhookFinding(
-  repository: string,
-  digest: string,
-  hook: WebhookState,
-  now: number,
-  verified: boolean
-): Finding {
+/** A webhook whose revision link never came (`verified`: storage said it has none). */
+export function webhookFinding(o: {
+  repository: string;
+  digest: string;
+  hook: WebhookState;
+  now: number;
+  verified: boolean;
+}): Finding {
+  const { repository, digest, hook, now, verified } = o;
   return makeFinding('webhook-without-commit', repository, {
     digest,
     tag: hook.tag,

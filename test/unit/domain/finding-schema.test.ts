@@ -34,6 +34,11 @@ describe('Function: parseFinding — the one strict finding schema', () => {
     ['a kind PushGuard does not make', { ...base, kind: 'delete-everything' }, 'finding.kind'],
     ['an action PushGuard does not take', { ...base, action: 'flushall' }, 'finding.action'],
     ['a repository off the grammar', { ...base, repository: 'Library/../x' }, 'finding.repository'],
+    [
+      'an empty repository on a repository finding',
+      { ...base, repository: '' },
+      'finding.repository',
+    ],
     ['a digest off the grammar', { ...base, digest: 'sha256:xyz' }, 'finding.digest'],
     ['a tag off the grammar', { ...base, tag: '-x' }, 'finding.tag'],
     ['a time that is not ISO-8601', { ...base, firstSeen: 'yesterday' }, 'finding.firstSeen'],
@@ -48,6 +53,17 @@ describe('Function: parseFinding — the one strict finding schema', () => {
     }
     expect(error).toBeInstanceOf(MalformedEventError);
     expect((error as Error).message).toContain(field);
+  });
+
+  it('accepts removed blob data that no known repository links (empty repository)', () => {
+    const removed = {
+      ...base,
+      kind: 'blob-data-removed',
+      repository: '',
+      id: 'x',
+      action: 'clear-cache',
+    };
+    expect(parseFinding(removed)).toEqual(removed);
   });
 
   it('refuses a body that is not JSON', () => {
