@@ -170,8 +170,9 @@ function onRevisionLink(
   const existing = repo.manifests.get(k.digest);
   if (existing) {
     pushEvidence(existing.evidence, describe(e));
-    // A commit whose blobs were not all checked yet (its data was missing before): read it now.
-    if (!existing.referencesChecked) out.checks.push(manifestCheck(k));
+    // Each commit is checked, a re-push within the window too: its data may have gone since.
+    existing.referencesChecked = false;
+    out.checks.push(manifestCheck(k));
     return;
   }
   repo.manifests.set(k.digest, {
