@@ -3,7 +3,8 @@
  * offline, cached like test/artifact does), in bytes (and gzipped, as in the deployment zip), and
  * its cold init: a fresh Node process imports the bundle and runs one invocation (the composition
  * root then builds its graph: secrets, Redis, SDK clients), against the artifact suite's local
- * stand-ins. Median of 3 processes.
+ * stand-ins. Median of 3 processes. remediate's first invocation includes the settle delay of the
+ * artifact configuration (1 s) between its two storage checks.
  *
  * Baseline in the same run: the floor of the stack, a handler that is middy + Powertools Logger
  * and nothing else, bundled the same way. Goal: notify and webhook ≤ 300 KB.
