@@ -83,3 +83,49 @@ export async function importCycles(entries: string[]): Promise<string[][]> {
   });
   return parseCircular(tree, false);
 }
+
+/** Every entry point: the Lambda handlers, the CLI, `pushguard local` and the CDK app. */
+export function entryPoints(): string[] {
+  return [
+    ...readdirSync(join(ROOT, 'lambdas/handlers'))
+      .filter((f) => f.endsWith('.ts'))
+      .sort()
+      .map((f) => `lambdas/handlers/${f}`),
+    'lambdas/cli/main.ts',
+    'lambdas/local/compose.ts',
+    'bin/app.ts',
+  ];
+}
+
+export const MAX_FILE_LINES = 400;
+export const MAX_FUNCTION_LINES = 80;
+
+/** Source files of lambdas/ over MAX_FILE_LINES, as `file: N lines`. */
+export function longFiles(files = sourceFiles('lambdas')): string[] {
+  return files
+    .map((f) => ({ f, n: lineCount(f) }))
+    .filter(({ n }) => n > MAX_FILE_LINES)
+    .map(({ f, n }) => `${f}: ${n} lines`);
+}
+
+/** Functions of lambdas/ over MAX_FUNCTION_LINES, as `file:line name: N lines`. */
+export function longFunctions(files = sourceFiles('lambdas')): string[] {
+  return files
+    .filter((f) => f.endsWith('.ts'))
+    .flatMap(functionSizes)
+    .filter((s) => s.lines > MAX_FUNCTION_LINES)
+    .map((s) => `${s.file}:${s.line} ${s.name}: ${s.lines} lines`);
+}
+
+/** The three structure rules over lambdas/, as lists of violations (empty: all kept). */
+export async function structureViolations(): Promise<{
+  files: string[];
+  functions: string[];
+  cycles: string[];
+}> {
+  return {
+    files: longFiles(),
+    functions: longFunctions(),
+    cycles: (await importCycles(entryPoints())).map((c) => c.join(' -> ')),
+  };
+}
