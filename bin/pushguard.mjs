@@ -10,6 +10,11 @@ if (major < 20 || (major === 20 && minor < 12)) {
 }
 // Stack traces name the TypeScript sources (dist/ ships its source maps; no measurable start-up cost).
 process.setSourceMapsEnabled(true);
+// A reader that stopped early (`| head`, `| grep -q`) is not an error: end quietly, as Unix tools do.
+process.stdout.on('error', (err) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+});
 
 let cli;
 try {

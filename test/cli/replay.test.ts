@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -128,5 +129,23 @@ describe('Command: pushguard replay — input handling and exit codes', () => {
     const missing = pushguard(['replay', '/nonexistent/trace.ndjson']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('cannot read /nonexistent/trace.ndjson');
+  });
+});
+
+describe('Command: pushguard replay — a reader that stops early', () => {
+  it('a closed stdout (`| head`, `| grep -q`) ends the CLI quietly with status 0', async () => {
+    const child = spawn(process.execPath, [BIN, 'replay', '-', '--root-directory', 'harbor'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    // The reader goes away before the CLI writes its first line: every write gets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdin.end(trace('e1-push') + trace('e2-lose-manifest-data') + trace('e3-repush-stale'));
+    const [status] = (await once(child, 'close')) as [number | null];
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
   });
 });
