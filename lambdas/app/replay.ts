@@ -10,11 +10,13 @@ import { normalizeMessage, unwrapRecorded } from '../domain/events.ts';
 import { detectRootDirectory, normalizeRootDirectory } from '../domain/keys.ts';
 import type { Finding } from '../domain/types.ts';
 
+/** A replay line that is not an accepted message: `line N: reason`. */
 export class InvalidLineError extends PushGuardError {
-  readonly line: number;
-  constructor(line: number, reason: string) {
+  constructor(
+    readonly line: number,
+    reason: string
+  ) {
     super(`line ${line}: ${reason}`);
-    this.line = line;
   }
 }
 
