@@ -150,29 +150,24 @@ const SECTIONS = {
 type Sections = { [K in keyof typeof SECTIONS]: z.output<(typeof SECTIONS)[K]> };
 export type SectionName = keyof Sections;
 
+// remediate and sweep run the same remediator, so they need the same sections.
+const REMEDIATOR_NEEDS = [
+  'redis',
+  'registry',
+  'registryDb',
+  'remediation',
+  'auditBucket',
+  'findingsTopic',
+  'integrations',
+] as const satisfies readonly SectionName[];
+
 /** What each function needs. */
 export const NEEDS = {
   webhook: ['redis', 'eventsQueue', 'webhook'],
   's3-events': ['redis', 'registry', 'window', 'findingsQueue'],
   'window-check': ['redis', 'registry', 'window', 'findingsQueue'],
-  remediate: [
-    'redis',
-    'registry',
-    'registryDb',
-    'remediation',
-    'auditBucket',
-    'findingsTopic',
-    'integrations',
-  ],
-  sweep: [
-    'redis',
-    'registry',
-    'registryDb',
-    'remediation',
-    'auditBucket',
-    'findingsTopic',
-    'integrations',
-  ],
+  remediate: REMEDIATOR_NEEDS,
+  sweep: REMEDIATOR_NEEDS,
   notify: ['integrations'],
 } as const satisfies Record<string, readonly SectionName[]>;
 

@@ -8,12 +8,12 @@
  * 3. Any error, timeout or throttle is `unknown`; only the checker's own `missing` is missing.
  *
  * runCheckRounds repeats check → store.apply(results) while the engine asks for more (a manifest
- * that is present names its blobs, which are checked in the next round), up to `maxRounds`.
+ * that is present names its blobs, which are checked in the next round), up to `maxCheckRounds`.
  */
 import pLimit from 'p-limit';
 import type { EngineOutput } from '../domain/engine.ts';
 import type { Check, CheckResultEvent } from '../domain/types.ts';
-import type { StorageChecker, WindowStore } from '../ports.ts';
+import type { Clock, StorageChecker, WindowStore } from '../ports.ts';
 
 export interface RunChecksOptions {
   /** Storage calls in flight at once. @default 16 */
@@ -81,21 +81,31 @@ export interface CheckRoundsResult {
   checked: number;
 }
 
-/** Check → apply(results) rounds until no check is asked for or `maxRounds` is reached. */
+/** What the check rounds need; ingest and window-check deps are a superset of it. */
+export interface CheckRoundsDeps {
+  store: WindowStore;
+  checker?: StorageChecker;
+  clock: Clock;
+  /** @default 3 */
+  maxCheckRounds?: number;
+  /** Storage checks in flight at once. @default 16 */
+  checkConcurrency?: number;
+}
+
+/** Check → apply(results) rounds until no check is asked for or `maxCheckRounds` is reached. */
 export async function runCheckRounds(
   checks: readonly Check[],
-  deps: { store: WindowStore; checker?: StorageChecker; maxRounds?: number; concurrency?: number },
-  now: () => number
+  deps: CheckRoundsDeps
 ): Promise<CheckRoundsResult> {
   const result: CheckRoundsResult = { findings: [], pending: [...checks], rounds: 0, checked: 0 };
-  const maxRounds = deps.maxRounds ?? 3;
+  const maxRounds = deps.maxCheckRounds ?? 3;
   while (deps.checker && result.pending.length > 0 && result.rounds < maxRounds) {
-    const results = await runChecks(result.pending, deps.checker, now(), {
-      concurrency: deps.concurrency,
+    const results = await runChecks(result.pending, deps.checker, deps.clock.now(), {
+      concurrency: deps.checkConcurrency,
     });
     result.rounds++;
     result.checked += results.length;
-    const out = await deps.store.apply(results, now());
+    const out = await deps.store.apply(results, deps.clock.now());
     result.findings.push(...out.findings);
     result.pending = out.checks;
   }

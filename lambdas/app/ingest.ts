@@ -18,8 +18,8 @@
  */
 import { normalizeMessage } from '../domain/events.ts';
 import type { Finding, NormalizedEvent } from '../domain/types.ts';
-import type { Clock, FindingPublisher, StorageChecker, WindowStore } from '../ports.ts';
-import { runCheckRounds } from './check-runner.ts';
+import type { FindingPublisher, WindowStore } from '../ports.ts';
+import { type CheckRoundsDeps, runCheckRounds } from './check-runner.ts';
 
 /**
  * Events per part handed to a staging store while the rest of the batch is normalised: its reads
@@ -27,17 +27,10 @@ import { runCheckRounds } from './check-runner.ts';
  */
 const STAGE_EVENTS = 2_500;
 
-export interface IngestDeps {
-  store: WindowStore;
-  checker?: StorageChecker;
+export interface IngestDeps extends CheckRoundsDeps {
   publisher: FindingPublisher;
-  clock: Clock;
   /** Configured root directory of the registry's storage; detected per key when absent. */
   rootDirectory?: string;
-  /** @default 3 */
-  maxCheckRounds?: number;
-  /** Storage checks in flight at once. @default 16 */
-  checkConcurrency?: number;
 }
 
 export interface IngestResult {
@@ -101,16 +94,7 @@ export async function ingestBatch(
 
   const deferred: Error[] = [];
   try {
-    const rounds = await runCheckRounds(
-      output.checks,
-      {
-        store: deps.store,
-        checker: deps.checker,
-        maxRounds: deps.maxCheckRounds,
-        concurrency: deps.checkConcurrency,
-      },
-      () => deps.clock.now()
-    );
+    const rounds = await runCheckRounds(output.checks, deps);
     result.checked = rounds.checked;
   } catch (err) {
     deferred.push(asError(err));

@@ -11,19 +11,12 @@
  * written, the next poll retries).
  */
 import type { Finding } from '../domain/types.ts';
-import type { Clock, FindingPublisher, StorageChecker, WindowStore } from '../ports.ts';
-import { runCheckRounds } from './check-runner.ts';
+import type { FindingPublisher } from '../ports.ts';
+import { type CheckRoundsDeps, runCheckRounds } from './check-runner.ts';
 import { publishFindings } from './ingest.ts';
 
-export interface WindowCheckDeps {
-  store: WindowStore;
-  checker?: StorageChecker;
+export interface WindowCheckDeps extends CheckRoundsDeps {
   publisher: FindingPublisher;
-  clock: Clock;
-  /** @default 3 */
-  maxCheckRounds?: number;
-  /** @default 16 */
-  checkConcurrency?: number;
 }
 
 export interface WindowCheckResult {
@@ -45,16 +38,7 @@ export async function closeDueWindows(deps: WindowCheckDeps): Promise<WindowChec
   let checked = 0;
   let pending = closed.checks.length;
   try {
-    const rounds = await runCheckRounds(
-      closed.checks,
-      {
-        store: deps.store,
-        checker: deps.checker,
-        maxRounds: deps.maxCheckRounds,
-        concurrency: deps.checkConcurrency,
-      },
-      () => deps.clock.now()
-    );
+    const rounds = await runCheckRounds(closed.checks, deps);
     produced.push(...rounds.findings);
     checked = rounds.checked;
     pending = rounds.pending.length;
