@@ -3,15 +3,13 @@
  * SnsNotifier publishes it). A delivery that still fails after deliver()'s retries throws, so
  * Lambda's async retries and then the on-failure queue keep it.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import * as z from 'zod';
 import { deliver, type NotifyDeps } from '../app/notify.ts';
-import { count, logger, MetricName, metrics } from '../observability.ts';
+import { count, logger, MetricName } from '../observability.ts';
 import type { Notification } from '../ports.ts';
 import { lazyHandler } from './compose/lazy-handler.ts';
 import { composeNotify } from './compose/notify.ts';
+import { observedHandler } from './compose/observed.ts';
 
 // The SNS envelope checked here, not with Powertools' parser (which would bring all of zod's
 // locales into the bundle).
@@ -29,22 +27,17 @@ const NotificationShape = z.looseObject({
 });
 
 export const makeHandler = (deps: NotifyDeps) =>
-  middy<unknown, void>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
-    .handler(async (raw) => {
-      const event = SnsEnvelope.parse(raw);
-      for (const record of event.Records) {
-        const n = NotificationShape.parse(
-          JSON.parse(record.Sns.Message)
-        ) as unknown as Notification;
-        const report = await deliver(n, deps.notifiers, deps.deliverOptions);
-        if (report.failed.length > 0) {
-          count(MetricName.NotificationsFailed, report.failed.length);
-          throw new Error(`notification ${n.finding.id} failed: ${JSON.stringify(report.failed)}`);
-        }
-        logger.info('notified', { findingId: n.finding.id, delivered: report.delivered });
+  observedHandler<unknown, void>().handler(async (raw) => {
+    const event = SnsEnvelope.parse(raw);
+    for (const record of event.Records) {
+      const n = NotificationShape.parse(JSON.parse(record.Sns.Message)) as unknown as Notification;
+      const report = await deliver(n, deps.notifiers, deps.deliverOptions);
+      if (report.failed.length > 0) {
+        count(MetricName.NotificationsFailed, report.failed.length);
+        throw new Error(`notification ${n.finding.id} failed: ${JSON.stringify(report.failed)}`);
       }
-    });
+      logger.info('notified', { findingId: n.finding.id, delivered: report.delivered });
+    }
+  });
 
 export const handler = lazyHandler(async () => makeHandler(await composeNotify()));

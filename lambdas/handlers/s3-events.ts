@@ -3,15 +3,13 @@
  * once (≤ 10 Redis round trips). A bad record fails alone through `batchItemFailures`; this
  * handler never throws for a record (throwing would fail the whole batch).
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import type { SQSBatchResponse } from 'aws-lambda';
 import * as z from 'zod';
 import { type IngestDeps, type IngestResult, ingestBatch } from '../app/ingest.ts';
-import { count, logger, MetricName, metrics } from '../observability.ts';
+import { count, logger, MetricName } from '../observability.ts';
 import { composeIngest } from './compose/correlation.ts';
 import { lazyHandler } from './compose/lazy-handler.ts';
+import { observedHandler } from './compose/observed.ts';
 
 // The SQS envelope checked here, not with Powertools' parser (which would bring all of zod's
 // locales, a third of the bundle); each body is checked by the normalisers.
@@ -20,28 +18,25 @@ const SqsEnvelope = z.object({
 });
 
 export const makeHandler = (deps: IngestDeps) =>
-  middy<unknown, SQSBatchResponse>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
-    .handler(async (raw) => {
-      const event = SqsEnvelope.parse(raw);
-      const records = event.Records.map((r) => ({ id: r.messageId, body: r.body }));
-      let result: IngestResult;
-      try {
-        result = await ingestBatch(records, deps);
-      } catch (err) {
-        logger.error('batch failed; every record is retried', err as Error);
-        return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.id })) };
-      }
-      for (const f of result.failures) {
-        logger.warn('record failed', { messageId: f.id, error: f.error.message });
-      }
-      for (const e of result.deferred ?? []) logger.warn('deferred', { error: e.message });
-      count(MetricName.EventsReceived, result.events);
-      count(MetricName.RecordsFailed, result.failures.length);
-      count(MetricName.DuplicateEventsSkipped, result.duplicates ?? 0);
-      count(MetricName.Findings, result.findings.length);
-      return { batchItemFailures: result.failures.map((f) => ({ itemIdentifier: f.id })) };
-    });
+  observedHandler<unknown, SQSBatchResponse>().handler(async (raw) => {
+    const event = SqsEnvelope.parse(raw);
+    const records = event.Records.map((r) => ({ id: r.messageId, body: r.body }));
+    let result: IngestResult;
+    try {
+      result = await ingestBatch(records, deps);
+    } catch (err) {
+      logger.error('batch failed; every record is retried', err as Error);
+      return { batchItemFailures: records.map((r) => ({ itemIdentifier: r.id })) };
+    }
+    for (const f of result.failures) {
+      logger.warn('record failed', { messageId: f.id, error: f.error.message });
+    }
+    for (const e of result.deferred ?? []) logger.warn('deferred', { error: e.message });
+    count(MetricName.EventsReceived, result.events);
+    count(MetricName.RecordsFailed, result.failures.length);
+    count(MetricName.DuplicateEventsSkipped, result.duplicates ?? 0);
+    count(MetricName.Findings, result.findings.length);
+    return { batchItemFailures: result.failures.map((f) => ({ itemIdentifier: f.id })) };
+  });
 
 export const handler = lazyHandler(async () => makeHandler(await composeIngest()));

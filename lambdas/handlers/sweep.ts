@@ -3,22 +3,18 @@
  * stale entry and a summary; fix errors are counted (SweepFixErrors, alarmed) and fail the
  * invocation, so the schedule's retries and the failure queue see them.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import { runSweep, type SweepDeps, type SweepSummary } from '../app/sweep.ts';
-import { count, logger, MetricName, metrics } from '../observability.ts';
+import { count, logger, MetricName } from '../observability.ts';
 import { lazyHandler } from './compose/lazy-handler.ts';
+import { observedHandler } from './compose/observed.ts';
 import { composeSweep } from './compose/sweep.ts';
 
 /** Some fixes failed (audit write, Redis...): the invocation fails after the summary is logged. */
 export class SweepFixError extends Error {}
 
 export const makeHandler = (deps: SweepDeps) =>
-  middy<unknown, Omit<SweepSummary, 'unknownSamples'>>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
-    .handler(async (_event, context) => {
+  observedHandler<unknown, Omit<SweepSummary, 'unknownSamples'>>().handler(
+    async (_event, context) => {
       const summary = await runSweep(deps, {
         remainingMs: () => context.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY,
         onStale: (entry) => logger.warn('stale cache entry', { ...entry }),
@@ -32,6 +28,7 @@ export const makeHandler = (deps: SweepDeps) =>
         throw new SweepFixError(`sweep: ${summary.fix?.errors} fixes failed (see the log)`);
       }
       return rest;
-    });
+    }
+  );
 
 export const handler = lazyHandler(async () => makeHandler(await composeSweep()));
