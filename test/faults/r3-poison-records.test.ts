@@ -12,7 +12,7 @@ import {
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRedis } from '../../lambdas/adapters/redis-client.ts';
 import { RedisWindowStore } from '../../lambdas/adapters/redis-window-store.ts';
 import { MalformedEventError } from '../../lambdas/domain/errors.ts';
@@ -112,11 +112,13 @@ describe('R3 poison records: 1 bad of 10 → 9 processed and deleted, 1 in the D
     // Act: wait for the dead letter (5 receives, 1 s apart).
     let dead: string[] = [];
     try {
-      const deadline = Date.now() + 30_000;
-      while (dead.length === 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        dead = await drainQueue(aws.sqs, q.dlqUrl);
-      }
+      await vi.waitFor(
+        async () => {
+          dead = await drainQueue(aws.sqs, q.dlqUrl);
+          expect(dead).not.toEqual([]);
+        },
+        { timeout: 30_000, interval: 250 }
+      );
     } finally {
       await poller.stop();
     }

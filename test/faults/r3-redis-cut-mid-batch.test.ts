@@ -12,7 +12,7 @@
  * faults.
  */
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRedis } from '../../lambdas/adapters/redis-client.ts';
 import { RedisWindowStore } from '../../lambdas/adapters/redis-window-store.ts';
 import { S3StorageChecker } from '../../lambdas/adapters/s3-storage-checker.ts';
@@ -82,8 +82,9 @@ describe('R3 Redis cut mid-batch: ingest fails the records hit, retries lose not
     const before = proxy.stats();
     arm?.();
     const delivery = await deliverAll(records, deps, { beforeRetry: () => untilReady(redis) });
-    // Let a drain lease taken by a cut-off drain expire (it is 100 ms here).
-    await new Promise((r) => setTimeout(r, 150));
+    // A drain cut off mid-way leaves its lease (100 ms here): wait until Redis has expired it.
+    await untilReady(redis);
+    await vi.waitFor(async () => expect(await redis.exists(`${store.prefix}outbox:lease`)).toBe(0));
     const closed = await closeWindows(deps, 6, () => untilReady(redis));
     const after = proxy.stats();
     await untilReady(redis);
