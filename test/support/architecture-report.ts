@@ -1,8 +1,8 @@
 /**
  * `npx tsx test/support/architecture-report.ts`: the structure rules of lambdas/ (files ≤ 400
  * lines, functions ≤ 80, no import cycle from any entry point, type-only included), each
- * violation on a line; exit 1 when there is any. test/unit/architecture.test.ts checks the rules
- * main already keeps.
+ * violation on a line; exit 1 when there is any. test/unit/architecture.test.ts asserts the same
+ * three rules.
  */
 import { structureViolations } from './architecture.ts';
 

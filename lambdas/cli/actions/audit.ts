@@ -22,23 +22,12 @@ import { createRemediator } from '../../app/remediate.ts';
 import { ConfigError } from '../../domain/errors.ts';
 import { shortDigest } from '../../domain/messages.ts';
 import type { DeleteBudget } from '../../ports.ts';
-import type { AuditCliOptions } from '../commands/audit.ts';
 import { ensureIgnored, VERSION } from '../defaults.ts';
+import type { AuditCliOptions } from '../options.ts';
 
 /** Runs the audit as the CLI does; resolves to the exit code. */
 export async function audit(opts: AuditCliOptions): Promise<number> {
-  const checker = new S3StorageChecker({
-    bucket: opts.s3.bucket,
-    timeoutMs: opts.timeoutMs,
-    clientConfig: {
-      region: opts.region,
-      ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
-      requestHandler: {
-        httpAgent: { keepAlive: true, maxSockets: opts.concurrency },
-        httpsAgent: { keepAlive: true, maxSockets: opts.concurrency },
-      },
-    },
-  });
+  const checker = storageChecker(opts);
   const clients: Redis[] = [];
   const rows: StaleEntry[] = [];
   const bar = progressBar();
@@ -54,46 +43,19 @@ export async function audit(opts: AuditCliOptions): Promise<number> {
       clients.push(c);
       cacheLayer = new RedisRegistryCache(c, { store: 'cache-layer' });
     }
-    let remediator: AuditRemediator | undefined;
-    let auditDir: string | undefined;
-    if (opts.fix) {
-      auditDir = ensureIgnored(opts.auditDir);
-      process.stderr.write(`pushguard audit: audit records go to ${auditDir}\n`);
-      let budget: DeleteBudget = new RunBudget(opts.maxDeletesPerHour);
-      if (opts.stateRedis) {
-        const state = await connect(opts.stateRedis, 'state');
-        clients.push(state);
-        budget = new RedisDeleteBudget(state, { perHour: opts.maxDeletesPerHour });
-      }
-      remediator = createRemediator({
-        checker,
-        registryCache,
-        cacheLayer,
-        audit: new FileAuditLog(auditDir),
-        budget,
-        notifiers: [],
-        clock: { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
-        config: {
-          mode: 'enforce',
-          settleMs: opts.settleMs,
-          maxKeysPerFinding: opts.maxKeysPerFinding,
-          maxDeletesPerRun: opts.maxDeletes,
-          rootDirectory: opts.s3.rootDirectory,
-          registryHost: opts.registryHost,
-          actor: opts.actor,
-          version: VERSION,
-          cacheLayer: cacheLayer !== undefined,
-        },
-      });
-    }
+    const fix = opts.fix
+      ? await fixRemediator(opts, { checker, registryCache, cacheLayer, clients })
+      : undefined;
     const summary = await runAudit({
       checker,
       registryCache,
       rootDirectory: opts.s3.rootDirectory,
       concurrency: opts.concurrency,
-      fix: remediator
-        ? { remediator, registryHost: opts.registryHost, cacheLayer: cacheLayer !== undefined }
-        : undefined,
+      fix: fix && {
+        remediator: fix.remediator,
+        registryHost: opts.registryHost,
+        cacheLayer: cacheLayer !== undefined,
+      },
       onProgress: bar?.update,
       onStale: (entry) => {
         if (opts.json) process.stdout.write(`${JSON.stringify({ type: 'stale', ...entry })}\n`);
@@ -101,20 +63,81 @@ export async function audit(opts: AuditCliOptions): Promise<number> {
       },
     });
     bar?.stop();
-    report(opts, { ...summary, auditDir }, rows);
-    if (summary.stale > 0) return 3;
-    if (summary.unknown > 0) {
-      process.stderr.write(
-        `pushguard audit: ${summary.unknown} digest(s) could not be checked (S3 did not answer with certainty); not calling the cache clean\n`
-      );
-      return 1;
-    }
-    return 0;
+    report(opts, { ...summary, auditDir: fix?.auditDir }, rows);
+    return exitCode(summary);
   } finally {
     bar?.stop();
     for (const c of clients) c.disconnect();
     checker.destroy();
   }
+}
+
+function storageChecker(opts: AuditCliOptions): S3StorageChecker {
+  return new S3StorageChecker({
+    bucket: opts.s3.bucket,
+    timeoutMs: opts.timeoutMs,
+    clientConfig: {
+      region: opts.region,
+      ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
+      requestHandler: {
+        httpAgent: { keepAlive: true, maxSockets: opts.concurrency },
+        httpsAgent: { keepAlive: true, maxSockets: opts.concurrency },
+      },
+    },
+  });
+}
+
+/** --fix: the remediator in enforce mode; a state Redis it connects joins `clients` (closed by the caller). */
+async function fixRemediator(
+  opts: AuditCliOptions,
+  deps: {
+    checker: S3StorageChecker;
+    registryCache: RedisRegistryCache;
+    cacheLayer: RedisRegistryCache | undefined;
+    clients: Redis[];
+  }
+): Promise<{ remediator: AuditRemediator; auditDir: string }> {
+  const auditDir = ensureIgnored(opts.auditDir);
+  process.stderr.write(`pushguard audit: audit records go to ${auditDir}\n`);
+  let budget: DeleteBudget = new RunBudget(opts.maxDeletesPerHour);
+  if (opts.stateRedis) {
+    const state = await connect(opts.stateRedis, 'state');
+    deps.clients.push(state);
+    budget = new RedisDeleteBudget(state, { perHour: opts.maxDeletesPerHour });
+  }
+  const remediator = createRemediator({
+    checker: deps.checker,
+    registryCache: deps.registryCache,
+    cacheLayer: deps.cacheLayer,
+    audit: new FileAuditLog(auditDir),
+    budget,
+    notifiers: [],
+    clock: { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    config: {
+      mode: 'enforce',
+      settleMs: opts.settleMs,
+      maxKeysPerFinding: opts.maxKeysPerFinding,
+      maxDeletesPerRun: opts.maxDeletes,
+      rootDirectory: opts.s3.rootDirectory,
+      registryHost: opts.registryHost,
+      actor: opts.actor,
+      version: VERSION,
+      cacheLayer: deps.cacheLayer !== undefined,
+    },
+  });
+  return { remediator, auditDir };
+}
+
+/** 3 stale keys found; 1 when digests could not be checked (the cache cannot be called clean). */
+function exitCode(summary: AuditSummary): number {
+  if (summary.stale > 0) return 3;
+  if (summary.unknown > 0) {
+    process.stderr.write(
+      `pushguard audit: ${summary.unknown} digest(s) could not be checked (S3 did not answer with certainty); not calling the cache clean\n`
+    );
+    return 1;
+  }
+  return 0;
 }
 
 async function connect(url: string, what: string): Promise<Redis> {

@@ -5,8 +5,8 @@
 import { type LocalOptions, startLocal } from '../../local/compose.ts';
 import { createLocalRemediator } from '../../local/remediation.ts';
 import { jsonReporter, textReporter } from '../../local/reporter.ts';
-import type { LocalCliOptions } from '../commands/local.ts';
 import { ensureIgnored } from '../defaults.ts';
+import type { LocalCliOptions } from '../options.ts';
 
 /** Resolves on the first SIGINT or SIGTERM. */
 function untilSignal(): Promise<NodeJS.Signals> {

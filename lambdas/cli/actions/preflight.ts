@@ -10,7 +10,8 @@ import { AwsPreflight } from '../../adapters/aws-preflight.ts';
 import { type PreflightConfig, runPreflight } from '../../app/preflight.ts';
 import { ConfigError } from '../../domain/errors.ts';
 import type { PreflightAws } from '../../ports.ts';
-import { type PreflightIo, type PreflightOptions, stdoutIo } from '../commands/preflight.ts';
+import { type CliIo, stdoutIo } from '../io.ts';
+import type { PreflightOptions } from '../options.ts';
 
 function readConfig(file?: string): unknown {
   const path = file ?? 'cdk.json';
@@ -45,7 +46,7 @@ export function preflightConfig(raw: unknown, region: string): PreflightConfig {
 
 export async function runPreflightCommand(
   opts: PreflightOptions,
-  io: PreflightIo = stdoutIo,
+  io: CliIo = stdoutIo,
   aws?: PreflightAws
 ): Promise<number> {
   const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;

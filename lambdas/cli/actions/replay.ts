@@ -3,8 +3,8 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { replay } from '../../app/replay.ts';
 import { ConfigError } from '../../domain/errors.ts';
-import type { ReplayCliOptions } from '../commands/replay.ts';
 import { findingJson, findingTable } from '../format.ts';
+import type { ReplayCliOptions } from '../options.ts';
 
 export async function runReplay(file: string, opts: ReplayCliOptions): Promise<void> {
   const input = file === '-' ? process.stdin : createReadStream(file);

@@ -19,12 +19,13 @@ import {
 } from '../../adapters/redis-registry-cache.ts';
 import { ConfigError } from '../../domain/errors.ts';
 import type { KeySnapshot } from '../../domain/remediation.ts';
-import { type RestoreIo, type RestoreOptions, stdoutIo } from '../commands/restore.ts';
+import { type CliIo, stdoutIo } from '../io.ts';
+import type { RestoreOptions } from '../options.ts';
 
 export async function runRestore(
   file: string,
   options: RestoreOptions,
-  io: RestoreIo = stdoutIo
+  io: CliIo = stdoutIo
 ): Promise<{ restored: string[]; unchanged: string[]; overwritten: string[] }> {
   const record = await readAuditRecordFile(file);
   const byStore: Record<CacheStore, KeySnapshot[]> = {

@@ -6,32 +6,7 @@ import { hostname, userInfo } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { normalizeRootDirectory } from '../../domain/keys.ts';
 import { DEFAULT_AUDIT_DIR } from '../defaults.ts';
-
-/** --fix settings (the remediator's rules). */
-export interface FixOptions {
-  registryHost: string;
-  /** Keys deleted at most in this run. */
-  maxDeletes: number;
-  maxDeletesPerHour: number;
-  /** PushGuard's state Redis: the hourly budget shared with the deployed remediators. */
-  stateRedis?: string;
-  maxKeysPerFinding: number;
-  settleMs: number;
-  auditDir: string;
-  actor: string;
-}
-
-export interface AuditCliOptions extends FixOptions {
-  s3: { bucket: string; rootDirectory: string };
-  endpoint?: string;
-  region: string;
-  redis: string;
-  cacheLayerRedis?: string;
-  fix?: boolean;
-  json?: boolean;
-  concurrency: number;
-  timeoutMs: number;
-}
+import type { AuditCliOptions } from '../options.ts';
 
 /** `s3://bucket[/rootdirectory]` */
 export function parseS3Url(value: string): { bucket: string; rootDirectory: string } {

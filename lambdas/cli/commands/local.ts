@@ -6,6 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration, parseWindow } from '../../domain/duration.ts';
 import type { ConfigError } from '../../domain/errors.ts';
 import { DEFAULT_AUDIT_DIR, DEFAULT_DATA_DIR } from '../defaults.ts';
+import type { LocalCliOptions } from '../options.ts';
 
 function intArg(min: number, max: number) {
   return (value: string): number => {
@@ -28,27 +29,6 @@ function durationArg(parse: (text: string) => number) {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
-
-export interface LocalCliOptions {
-  s3Port: number;
-  webhookPort: number;
-  redis?: string;
-  registryDb: number;
-  stateDb: number;
-  bucket: string;
-  rootDirectory: string;
-  window: number;
-  settle: number;
-  enforce?: boolean;
-  json?: boolean;
-  auditDir: string;
-  dataDir: string;
-  ephemeral?: boolean;
-  webhookSecret: string[];
-  visibilityTimeout: number;
-  registryHost: string;
-  restoreFrom: string[];
-}
 
 export function register(program: Command): void {
   program

@@ -3,21 +3,10 @@
  * loaded only when the command runs (see ../main.ts).
  */
 import type { Command } from 'commander';
+import { type CliIo, stdoutIo } from '../io.ts';
+import type { PreflightOptions } from '../options.ts';
 
-export interface PreflightOptions {
-  /** A JSON file with the `pushguard` object; default: cdk.json's context.pushguard. */
-  config?: string;
-  region?: string;
-  json?: boolean;
-}
-
-export interface PreflightIo {
-  out(line: string): void;
-}
-
-export const stdoutIo: PreflightIo = { out: (line) => process.stdout.write(line) };
-
-export function register(program: Command, io: PreflightIo = stdoutIo): void {
+export function register(program: Command, io: CliIo = stdoutIo): void {
   program
     .command('preflight')
     .description(

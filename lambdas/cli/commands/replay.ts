@@ -5,14 +5,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseWindow } from '../../domain/duration.ts';
 import type { ConfigError } from '../../domain/errors.ts';
-
-export interface ReplayCliOptions {
-  window: number;
-  rootDirectory?: string;
-  now?: number;
-  json?: boolean;
-  skipInvalid?: boolean;
-}
+import type { ReplayCliOptions } from '../options.ts';
 
 function windowArg(value: string): number {
   try {

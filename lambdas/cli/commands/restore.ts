@@ -3,20 +3,10 @@
  * ../actions/restore.ts, loaded only when the command runs (see ../main.ts).
  */
 import type { Command } from 'commander';
+import { type CliIo, stdoutIo } from '../io.ts';
+import type { RestoreOptions } from '../options.ts';
 
-export interface RestoreOptions {
-  redis: string;
-  cacheLayerRedis?: string;
-  force?: boolean;
-}
-
-export interface RestoreIo {
-  out(line: string): void;
-}
-
-export const stdoutIo: RestoreIo = { out: (line) => process.stdout.write(line) };
-
-export function register(program: Command, io: RestoreIo = stdoutIo): void {
+export function register(program: Command, io: CliIo = stdoutIo): void {
   program
     .command('restore')
     .description('put the Redis keys of an audit record back, byte for byte')
