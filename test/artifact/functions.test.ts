@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GRANTS_USED_BY_AWS } from '../../lib/stacks/pipeline-helpers.ts';
 import { apiEvent, drainQueue, fixture, sqsEvent, sqsLambdaEvent } from '../handlers/support.ts';
 import { STALE } from '../integration/remediate.helpers.ts';
@@ -148,11 +148,15 @@ describe('the shipped bundles', () => {
   it('window-check: publishes the manifest-data-missing finding once the window closes', async () => {
     const findingsUrl = queueOf('FINDINGS_QUEUE_URL');
     let findings: string[] = [];
-    for (let i = 0; i < 40 && findings.length === 0; i++) {
-      await rig.invoke('window-check', scheduled());
-      findings = await drainQueue(rig.aws.sqs, findingsUrl);
-      if (findings.length === 0) await new Promise((r) => setTimeout(r, 250));
-    }
+    // Each scheduled run closes what is due; run it until the finding reaches the queue.
+    await vi.waitFor(
+      async () => {
+        await rig.invoke('window-check', scheduled());
+        findings = await drainQueue(rig.aws.sqs, findingsUrl);
+        expect(findings).not.toEqual([]);
+      },
+      { timeout: 30_000, interval: 250 }
+    );
     const parsed = findings.map(
       (f) => JSON.parse(f) as { kind: string; digest: string; verified: boolean }
     );

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Finding } from '../../lambdas/domain/types.ts';
 import { LOCAL_CREDENTIALS, type LocalRuntime, startLocal } from '../../lambdas/local/compose.ts';
 import { createLocalRemediator } from '../../lambdas/local/remediation.ts';
@@ -95,10 +95,13 @@ describe('pushguard local composition: queue semantics', () => {
     // Act: wait for the DLQ.
     const dlq = url.replace(/pushguard-events$/, 'pushguard-events-dlq');
     let dead: string[] = [];
-    while (dead.length === 0) {
-      await new Promise((r) => setTimeout(r, 200));
-      dead = await drain({ sqs }, dlq);
-    }
+    await vi.waitFor(
+      async () => {
+        dead = await drain({ sqs }, dlq);
+        expect(dead).not.toEqual([]);
+      },
+      { timeout: 30_000, interval: 200 }
+    );
     // Assess
     expect(dead).toEqual(['{"Records":[{"s3":42}]}']);
     const left = await sqs.send(
