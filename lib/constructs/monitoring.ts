@@ -61,12 +61,30 @@ export class Monitoring extends Construct {
 
     const period = Duration.minutes(5);
     const action = new actions.SnsAction(props.alarmTopic);
-    const add = (alarm: cw.Alarm) => {
+    // Every alarm fires on one period above its threshold, treats no data as fine, and tells the topic
+    // both ways.
+    const alarmAbove = (metric: cw.Metric, id: string, description: string, threshold = 0) => {
+      const alarm = metric.createAlarm(this, id, {
+        alarmDescription: description,
+        threshold,
+        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+      });
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
       this.alarms.push(alarm);
       return alarm;
     };
+    // PushGuard's own EMF counters, summed per period.
+    const serviceSum = (metricName: string) =>
+      new cw.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: props.serviceName ?? 'pushguard' },
+        statistic: 'Sum',
+        period,
+      });
     const widgets: cw.IWidget[] = [];
     for (const [name, q] of Object.entries(props.queues)) {
       const depth = q.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
@@ -74,23 +92,12 @@ export class Monitoring extends Construct {
         statistic: 'Maximum',
       });
       const age = q.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' });
-      add(
-        depth.createAlarm(this, `${name}DlqDepth`, {
-          alarmDescription: `${name}: messages in the DLQ (inspect, then redrive)`,
-          threshold: 0,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
-        })
-      );
-      add(
-        age.createAlarm(this, `${name}OldestMessage`, {
-          alarmDescription: `${name}: oldest message older than ${maxAge.toMinutes()} min`,
-          threshold: maxAge.toSeconds(),
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
-        })
+      alarmAbove(depth, `${name}DlqDepth`, `${name}: messages in the DLQ (inspect, then redrive)`);
+      alarmAbove(
+        age,
+        `${name}OldestMessage`,
+        `${name}: oldest message older than ${maxAge.toMinutes()} min`,
+        maxAge.toSeconds()
       );
       widgets.push(new cw.GraphWidget({ title: `${name} queue`, left: [age], right: [depth] }));
     }
@@ -99,14 +106,10 @@ export class Monitoring extends Construct {
         period: Duration.minutes(1),
         statistic: 'Maximum',
       });
-      add(
-        depth.createAlarm(this, `${name}FailuresDepth`, {
-          alarmDescription: `${name}: failed deliveries kept in the queue (inspect, then replay)`,
-          threshold: 0,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
-        })
+      alarmAbove(
+        depth,
+        `${name}FailuresDepth`,
+        `${name}: failed deliveries kept in the queue (inspect, then replay)`
       );
       widgets.push(new cw.GraphWidget({ title: `${name} failures`, left: [depth] }));
     }
@@ -114,49 +117,17 @@ export class Monitoring extends Construct {
     for (const [name, fn] of Object.entries(props.functions)) {
       const metric = fn.metricErrors({ period, statistic: 'Sum', label: name });
       errors.push(metric);
-      add(
-        metric.createAlarm(this, `${name}Errors`, {
-          alarmDescription: `${name}: function errors (see its log group)`,
-          threshold: 0,
-          comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cw.TreatMissingData.NOT_BREACHING,
-        })
-      );
+      alarmAbove(metric, `${name}Errors`, `${name}: function errors (see its log group)`);
     }
-    const findings = new cw.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName: FINDINGS_METRIC,
-      dimensionsMap: { service: props.serviceName ?? 'pushguard' },
-      statistic: 'Sum',
-      period,
-    });
-    add(
-      findings.createAlarm(this, 'Findings', {
-        alarmDescription: 'PushGuard emitted findings (see the findings topic / Slack)',
-        threshold: 0,
-        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cw.TreatMissingData.NOT_BREACHING,
-      })
-    );
+    const findings = serviceSum(FINDINGS_METRIC);
+    alarmAbove(findings, 'Findings', 'PushGuard emitted findings (see the findings topic / Slack)');
     // Fixes the sweep could not carry out (audit write, Redis...): the sweep also fails, but a
     // retry that succeeds would hide them from the Errors alarm.
-    const fixErrors = new cw.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName: SWEEP_FIX_ERRORS_METRIC,
-      dimensionsMap: { service: props.serviceName ?? 'pushguard' },
-      statistic: 'Sum',
-      period,
-    });
-    add(
-      fixErrors.createAlarm(this, 'SweepFixErrors', {
-        alarmDescription: 'The sweep could not fix stale cache entries it found (see its log)',
-        threshold: 0,
-        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cw.TreatMissingData.NOT_BREACHING,
-      })
+    const fixErrors = serviceSum(SWEEP_FIX_ERRORS_METRIC);
+    alarmAbove(
+      fixErrors,
+      'SweepFixErrors',
+      'The sweep could not fix stale cache entries it found (see its log)'
     );
     this.dashboard = new cw.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(6),
