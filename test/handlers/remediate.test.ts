@@ -4,13 +4,18 @@
  * the remediator rig of the integration tests (file audit log, recording tracker and notifier).
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeHandler as makeRemediate } from '../../lambdas/handlers/remediate.ts';
 import { makeHandler as makeSweep } from '../../lambdas/handlers/sweep.ts';
 import type { StorageChecker } from '../../lambdas/ports.ts';
-import { finding, makeRig, type Rig, ROOT, STALE } from '../integration/remediate.helpers.ts';
-import { startFauxqs, type TestAws } from '../support/fauxqs.ts';
-import { allocateDbs } from '../support/redis.ts';
+import {
+  finding,
+  type Rig,
+  type RigOptions,
+  ROOT,
+  rigSuite,
+  STALE,
+} from '../integration/remediate.helpers.ts';
 import {
   clearDb,
   seedCacheLayer,
@@ -25,28 +30,14 @@ const TRACE = readFileSync(
 );
 const UNKNOWN = 'sha256:0000000000000000000000000000000000000000000000000000000000000bad';
 
-let aws: TestAws;
-let dbs: { registry: number; core: number; state: number };
+const suite = rigSuite();
 let rig: Rig | undefined;
 
-beforeAll(async () => {
-  aws = await startFauxqs();
-  const [registry, core, state] = (await allocateDbs(3)) as [number, number, number];
-  dbs = { registry, core, state };
-});
-afterAll(async () => {
-  await aws?.stop();
-});
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
-
 async function seeded(
-  config: Parameters<typeof makeRig>[0]['config'],
+  config: RigOptions['config'],
   checker?: (real: StorageChecker) => StorageChecker
 ) {
-  rig = await makeRig({ s3: aws.s3, dbs, config: { settleMs: 0, ...config } });
+  rig = await suite.rig({ config: { settleMs: 0, ...config } });
   if (checker) rig.deps.checker = checker(rig.deps.checker);
   for (const c of [rig.registry, rig.core, rig.state]) await clearDb(c);
   await seedFromTrace(rig.registry, TRACE, 'AFTER');

@@ -4,12 +4,10 @@
  * runs short, and the next run resumes where the last stopped until the pass is complete, with
  * every stale entry cleared exactly once.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisSweepProgress } from '../../lambdas/adapters/redis-sweep-progress.ts';
 import { runSweep, type SweepDeps } from '../../lambdas/app/sweep.ts';
-import { makeRig, type Rig, ROOT } from '../integration/remediate.helpers.ts';
-import { startFauxqs, type TestAws } from '../support/fauxqs.ts';
-import { allocateDbs } from '../support/redis.ts';
+import { type Rig, ROOT, rigSuite } from '../integration/remediate.helpers.ts';
 import {
   clearDb,
   seedCoreCacheDecoys,
@@ -17,25 +15,11 @@ import {
 } from '../support/seed-registry-cache.ts';
 
 const N = 30;
-let aws: TestAws;
-let dbs: { registry: number; core: number; state: number };
+const suite = rigSuite();
 let rig: Rig | undefined;
 
-beforeAll(async () => {
-  aws = await startFauxqs();
-  const [registry, core, state] = (await allocateDbs(3)) as [number, number, number];
-  dbs = { registry, core, state };
-});
-afterAll(async () => {
-  await aws?.stop();
-});
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
-
 async function seeded(): Promise<{ rig: Rig; deps: SweepDeps; digests: string[] }> {
-  rig = await makeRig({ s3: aws.s3, dbs, config: { settleMs: 5000, maxDeletesPerRun: 1000 } });
+  rig = await suite.rig({ config: { settleMs: 5000, maxDeletesPerRun: 1000 } });
   for (const c of [rig.registry, rig.core, rig.state]) await clearDb(c);
   await seedCoreCacheDecoys(rig.core);
   const digests = await seedStaleManifests(rig.registry, N);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Redis, RedisOptions } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { FileAuditLog } from '../../lambdas/adapters/file-audit-log.ts';
 import { RedisDeleteBudget } from '../../lambdas/adapters/redis-delete-budget.ts';
 import { RedisRegistryCache } from '../../lambdas/adapters/redis-registry-cache.ts';
@@ -29,7 +30,8 @@ import type {
   TicketRef,
   TicketTracker,
 } from '../../lambdas/ports.ts';
-import { redisUrl } from '../support/redis.ts';
+import { startFauxqs, type TestAws } from '../support/fauxqs.ts';
+import { allocateDbs, redisUrl } from '../support/redis.ts';
 import { connectFailFast } from '../support/seed-registry-cache.ts';
 
 export const ROOT = 'harbor';
@@ -125,9 +127,53 @@ export interface Rig {
 
 let bucketSeq = 0;
 
+export type RigDbs = { registry: number; core: number; state: number };
+export type RigOptions = Parameters<typeof makeRig>[0];
+
+/**
+ * A test file's rig services: one fauxqs and three Redis DBs for the whole file (its hooks are
+ * registered here), and every rig a test opens closed after that test.
+ */
+export function rigSuite() {
+  let aws: TestAws | undefined;
+  let dbs: RigDbs | undefined;
+  let opened: Rig[] = [];
+  beforeAll(async () => {
+    aws = await startFauxqs();
+    const [registry, core, state] = (await allocateDbs(3)) as [number, number, number];
+    dbs = { registry, core, state };
+  });
+  afterAll(async () => {
+    await aws?.stop();
+  });
+  afterEach(async () => {
+    for (const rig of opened) await rig.close();
+    opened = [];
+  });
+  const started = () => {
+    if (!aws || !dbs) throw new Error('rigSuite: used before its beforeAll ran');
+    return { aws, dbs };
+  };
+  return {
+    get aws(): TestAws {
+      return started().aws;
+    },
+    get dbs(): RigDbs {
+      return started().dbs;
+    },
+    /** A rig on the file's fauxqs and DBs, closed after the test. */
+    async rig(opts: Omit<RigOptions, 's3' | 'dbs'> = {}): Promise<Rig> {
+      const { aws, dbs } = started();
+      const rig = await makeRig({ s3: aws.s3, dbs, ...opts });
+      opened.push(rig);
+      return rig;
+    },
+  };
+}
+
 export async function makeRig(opts: {
   s3: S3Client;
-  dbs: { registry: number; core: number; state: number };
+  dbs: RigDbs;
   config?: Partial<RemediatorConfig>;
   perHour?: number;
   checker?: StorageChecker;

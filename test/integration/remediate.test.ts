@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileAuditLog } from '../../lambdas/adapters/file-audit-log.ts';
 import { RedisDedupe } from '../../lambdas/adapters/redis-dedupe.ts';
 import { S3AuditLog } from '../../lambdas/adapters/s3-audit-log.ts';
@@ -30,8 +30,6 @@ import {
 } from '../../lambdas/domain/remediation.ts';
 import type { AuditLog } from '../../lambdas/ports.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
-import { startFauxqs, type TestAws } from '../support/fauxqs.ts';
-import { allocateDbs } from '../support/redis.ts';
 import {
   clearDb,
   dumpDb,
@@ -45,9 +43,10 @@ import {
   FailingNotifier,
   finding,
   LAYER,
-  makeRig,
   type Rig,
+  type RigOptions,
   ROOT,
+  rigSuite,
   STALE,
 } from './remediate.helpers.ts';
 
@@ -57,25 +56,11 @@ const TRACE = readFileSync(
 );
 const PLAN_OPTS = { rootDirectory: ROOT, registryHost: 'harbor.example.com', cacheLayer: true };
 
-let aws: TestAws;
-let dbs: { registry: number; core: number; state: number };
+const suite = rigSuite();
 let rig: Rig | undefined;
 
-beforeAll(async () => {
-  aws = await startFauxqs();
-  const [registry, core, state] = (await allocateDbs(3)) as [number, number, number];
-  dbs = { registry, core, state };
-});
-afterAll(async () => {
-  await aws.stop();
-});
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
-
-async function seeded(over: Parameters<typeof makeRig>[0]['config'] = {}, extra = {}) {
-  rig = await makeRig({ s3: aws.s3, dbs, config: over, ...extra });
+async function seeded(over: RigOptions['config'] = {}, extra = {}) {
+  rig = await suite.rig({ config: over, ...extra });
   for (const c of [rig.registry, rig.core, rig.state]) await clearDb(c);
   await seedFromTrace(rig.registry, TRACE, 'AFTER');
   await seedCoreCacheDecoys(rig.core);
@@ -193,7 +178,7 @@ describe('R1 settle: decide from S3, twice, a settle delay apart', () => {
     let proxy: FaultProxy | undefined;
     let s3: S3Client | undefined;
     try {
-      const url = new URL(aws.endpoint);
+      const url = new URL(suite.aws.endpoint);
       proxy = await startFaultProxy({ host: url.hostname, port: Number(url.port) });
       s3 = new S3Client({
         endpoint: `http://${proxy.address}`,
@@ -203,7 +188,7 @@ describe('R1 settle: decide from S3, twice, a settle delay apart', () => {
         maxAttempts: 1,
       });
       const viaProxy = `via-proxy-${process.pid}`;
-      await aws.s3.send(new CreateBucketCommand({ Bucket: viaProxy }));
+      await suite.aws.s3.send(new CreateBucketCommand({ Bucket: viaProxy }));
       const checker = new S3StorageChecker({ bucket: viaProxy, client: s3, timeoutMs: 300 });
       const rr = await seeded({}, { checker });
       const before = await dumpDb(rr.registry);
@@ -317,7 +302,7 @@ describe('R9 write-ahead audit', () => {
   it('R9 write-ahead: a failing audit sink (S3) aborts and deletes nothing', async () => {
     const r = await seeded(
       {},
-      { audit: new S3AuditLog({ client: aws.s3, bucket: 'no-such-audit-bucket' }) }
+      { audit: new S3AuditLog({ client: suite.aws.s3, bucket: 'no-such-audit-bucket' }) }
     );
     const before = await dumpDb(r.registry);
     const coreBefore = await dumpDb(r.core);
@@ -347,8 +332,8 @@ describe('R9 write-ahead audit', () => {
 describe('R7 caps and dry-run', () => {
   const N = 1000;
 
-  async function staleRig(config: Parameters<typeof makeRig>[0]['config'], perHour?: number) {
-    rig = await makeRig({ s3: aws.s3, dbs, config: { settleMs: 0, ...config }, perHour });
+  async function staleRig(config: RigOptions['config'], perHour?: number) {
+    rig = await suite.rig({ config: { settleMs: 0, ...config }, perHour });
     for (const c of [rig.registry, rig.core, rig.state]) await clearDb(c);
     const digests = await seedStaleManifests(rig.registry, N);
     await seedCoreCacheDecoys(rig.core);
@@ -468,7 +453,11 @@ describe('R8 busy repository: nothing is deleted while a push writes to it', () 
   const uploadsOf = (repo: string) => `${ROOT}/docker/registry/v2/repositories/${repo}/_uploads`;
   it('R8 push active: a fresh upload session in the repository defers the delete (retryable)', async () => {
     const r = await seeded();
-    const uploads = new S3UploadActivity({ bucket: r.bucket, rootDirectory: ROOT, client: aws.s3 });
+    const uploads = new S3UploadActivity({
+      bucket: r.bucket,
+      rootDirectory: ROOT,
+      client: suite.aws.s3,
+    });
     const remediator = createRemediator({ ...r.deps, uploads });
     await r.putObject(
       `${uploadsOf('library/stale')}/9f1c7a2e-0000-4000-8000-000000000001/startedat`,
@@ -480,7 +469,11 @@ describe('R8 busy repository: nothing is deleted while a push writes to it', () 
   });
   it('R8 push active: uploads in other repositories, or older than the horizon, do not block', async () => {
     const r = await seeded({ activePushMs: 60_000 });
-    const uploads = new S3UploadActivity({ bucket: r.bucket, rootDirectory: ROOT, client: aws.s3 });
+    const uploads = new S3UploadActivity({
+      bucket: r.bucket,
+      rootDirectory: ROOT,
+      client: suite.aws.s3,
+    });
     await r.putObject(
       `${uploadsOf('library/other')}/9f1c7a2e-0000-4000-8000-000000000002/startedat`,
       'now'

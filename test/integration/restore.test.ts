@@ -7,10 +7,9 @@ import { readFileSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { register } from '../../lambdas/cli/commands/restore.ts';
-import { startFauxqs, type TestAws } from '../support/fauxqs.ts';
-import { allocateDbs, redisUrlForDb } from '../support/redis.ts';
+import { redisUrlForDb } from '../support/redis.ts';
 import {
   clearDb,
   contentOfDb,
@@ -21,29 +20,15 @@ import {
   seedFromTrace,
   seedJobserviceDecoys,
 } from '../support/seed-registry-cache.ts';
-import { finding, LAYER, makeRig, type Rig, STALE } from './remediate.helpers.ts';
+import { finding, LAYER, type Rig, rigSuite, STALE } from './remediate.helpers.ts';
 
 const TRACE = readFileSync(
   new URL('../fixtures/registry-traces/e3-repush-stale.redis.txt', import.meta.url),
   'utf8'
 );
 
-let aws: TestAws;
-let dbs: { registry: number; core: number; state: number };
+const suite = rigSuite();
 let rig: Rig | undefined;
-
-beforeAll(async () => {
-  aws = await startFauxqs();
-  const [registry, core, state] = (await allocateDbs(3)) as [number, number, number];
-  dbs = { registry, core, state };
-});
-afterAll(async () => {
-  await aws.stop();
-});
-afterEach(async () => {
-  await rig?.close();
-  rig = undefined;
-});
 
 async function cli(args: string[]): Promise<{ lines: string[] }> {
   const lines: string[] = [];
@@ -57,7 +42,7 @@ async function cli(args: string[]): Promise<{ lines: string[] }> {
 async function deleted(
   kind: 'manifest-data-missing' | 'layer-data-missing' = 'manifest-data-missing'
 ) {
-  rig = await makeRig({ s3: aws.s3, dbs });
+  rig = await suite.rig();
   for (const c of [rig.registry, rig.core, rig.state]) await clearDb(c);
   await seedFromTrace(rig.registry, TRACE, 'AFTER');
   await seedCoreCacheDecoys(rig.core);
@@ -73,9 +58,9 @@ async function deleted(
 
 const urls = () => [
   '--redis',
-  redisUrlForDb(dbs.registry),
+  redisUrlForDb(suite.dbs.registry),
   '--cache-layer-redis',
-  redisUrlForDb(dbs.core),
+  redisUrlForDb(suite.dbs.core),
 ];
 
 describe('pushguard restore', () => {
@@ -95,7 +80,7 @@ describe('pushguard restore', () => {
   it('R9 restore: a layer (hashes + set member) comes back exactly', async () => {
     const { r, file, regBefore } = await deleted('layer-data-missing');
     expect(await r.registry.sismember('repository::library/stale::blobs', LAYER)).toBe(0);
-    await cli([file, '--redis', redisUrlForDb(dbs.registry)]);
+    await cli([file, '--redis', redisUrlForDb(suite.dbs.registry)]);
     expect(await contentOfDb(r.registry)).toEqual(regBefore);
     expect(await r.registry.sismember('repository::library/stale::blobs', LAYER)).toBe(1);
   });
@@ -134,7 +119,7 @@ describe('pushguard restore', () => {
   it('needs --cache-layer-redis when the record holds cache-layer keys', async () => {
     const { r, file } = await deleted();
     const before = await dumpDb(r.registry);
-    await expect(cli([file, '--redis', redisUrlForDb(dbs.registry)])).rejects.toThrow(
+    await expect(cli([file, '--redis', redisUrlForDb(suite.dbs.registry)])).rejects.toThrow(
       /--cache-layer-redis/
     );
     expect(await dumpDb(r.registry)).toEqual(before);
