@@ -6,21 +6,14 @@
  */
 import * as z from 'zod';
 import { ConfigError } from './domain/errors.ts';
+import { restoreSourceSchema } from './restore-source-schema.ts';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const secretArn = z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, 'must be a secret ARN');
 /** SQS queue URL (emulators use hosts like `sqs.us-east-1.127.0.0.1`, so no strict URL check). */
 /** `[{"type":"s3-versions"},{"type":"registry","url":…,"credentialsSecretArn":…},{"type":"cache-layer"}]` */
-export const RestoreSourceConfig = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('s3-versions') }),
-  z.object({
-    type: z.literal('registry'),
-    url: z.url({ protocol: /^https?$/ }),
-    credentialsSecretArn: secretArn.optional(),
-  }),
-  z.object({ type: z.literal('cache-layer') }),
-]);
+export const RestoreSourceConfig = restoreSourceSchema(secretArn);
 const restoreSources = z
   .string()
   .transform((text, ctx) => {

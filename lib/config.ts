@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../lambdas/domain/errors.ts';
+import { restoreSourceSchema } from '../lambdas/restore-source-schema.ts';
 
 const SECRET_ARN =
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
@@ -75,19 +76,7 @@ export const pushGuardConfigSchema = z.object({
   restore: z
     .object({
       enabled: z.boolean().default(false),
-      sources: z
-        .array(
-          z.discriminatedUnion('type', [
-            z.object({ type: z.literal('s3-versions') }),
-            z.object({
-              type: z.literal('registry'),
-              url: z.url({ protocol: /^https?$/ }),
-              credentialsSecretArn: secretArn.optional(),
-            }),
-            z.object({ type: z.literal('cache-layer') }),
-          ])
-        )
-        .min(1, 'needs at least one source'),
+      sources: z.array(restoreSourceSchema(secretArn)).min(1, 'needs at least one source'),
     })
     .optional(),
   vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-...)'),
